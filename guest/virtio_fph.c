@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio_fph: paravirtualized free-page hinting for live migration.
+ *
+ * Once per migration epoch (the device opens one after each dirty-bitmap
+ * sync and announces it by a config change) the driver tells the host which
+ * guest pages are free, so that it need not send them.  The safety rule
+ * (docs/protocol.rst, design/correctness.md): a page may be skipped only if
+ * it was seen free *after* the host re-armed dirty tracking for it and
+ * before the next sync.  Hence two phases per batch:
+ *
+ *   1. CANDIDATES: ranges that are free buddy blocks now.  The host arms
+ *      dirty tracking for them, then answers.
+ *   2. CONFIRM: the parts of those ranges that are *still* free, checked
+ *      under zone->lock after the answer.  The host skips them if the epoch
+ *      is still current.
+ *
+ * A page allocated and written between the phases is caught by the armed
+ * tracking; a page still free at confirm time holds nothing worth sending.
+ * The host enforces the epoch; the driver's own epoch checks only avoid
+ * wasted work.  The driver never allocates or holds the pages it hints.
+ *
+ * Free-page content policy: the pages skipped here arrive on the destination
+ * with whatever it holds for them -- zero if never sent, or the content of
+ * an *earlier* round.  So hinting is only safe if the guest never relies on
+ * a free page's content.  Two kernel options do:
+ *  - page_poison=1: the allocator checks the poison pattern on allocation
+ *    and would report corruption;
+ *  - init_on_free=1: pages are zeroed on free and the allocator then skips
+ *    zeroing __GFP_ZERO allocations.  A page sent in round N, freed (zeroed)
+ *    and skipped in round N+1 arrives with its stale round-N content, so a
+ *    __GFP_ZERO allocation on the destination would return garbage.
+ * With either one on, the driver binds but stays inactive (disabled_reason
+ * in debugfs).  VIRTIO_FPH_F_ZERO_UNSENT does not help: it covers only
+ * never-sent pages.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/ktime.h>
+#include <linux/memory_hotplug.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <fph/virtio_fph.h>
+
+#include "fph_compat.h"
+
+/* struct page visits per zone->lock hold: ~20 us on KVM, ~250 us on TCG. */
+#define FPH_SCAN_STEPS		4096
+/* zone->lock holds between two reads of the config epoch (an exit each). */
+#define FPH_EPOCH_POLL		64
+/* Smallest batch buffer we settle for if a large kmalloc fails. */
+#define FPH_MIN_RANGES		64U
+
+static unsigned int fph_min_order;
+static unsigned int fph_max_ranges = 16384;
+
+static int fph_set_min_order(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, FPH_NR_ORDERS - 1);
+}
+
+static const struct kernel_param_ops fph_min_order_ops = {
+	.set = fph_set_min_order,
+	.get = param_get_uint,
+};
+
+module_param_cb(min_order, &fph_min_order_ops, &fph_min_order, 0644);
+MODULE_PARM_DESC(min_order, "Smallest buddy order hinted (default 0)");
+module_param_named(max_ranges, fph_max_ranges, uint, 0444);
+MODULE_PARM_DESC(max_ranges,
+		 "Cap on ranges per request, below the device's (default 16384)");
+
+enum fph_disabled {
+	FPH_ENABLED,
+	FPH_DISABLED_POISON,		/* page_poison=1 */
+	FPH_DISABLED_INIT_ON_FREE,	/* init_on_free=1 */
+};
+
+/* A batch of ranges in wire format, built in ascending PFN order. */
+struct fph_buf {
+	struct virtio_fph_range *r;
+	u32 nr;
+	u32 cap;
+	u64 bytes;
+	unsigned long last_end;	/* end PFN of r[nr - 1] */
+	bool can_merge;		/* next range may extend r[nr - 1] */
+};
+
+struct fph_stats {
+	u64 passes;		/* passes that covered every zone */
+	u64 aborted_passes;	/* stopped early: epoch over, unload, error */
+	u64 epochs_seen;
+	u64 batches;		/* CANDIDATES requests sent */
+	u64 candidate_ranges;	/* ... and answered OK */
+	u64 candidate_bytes;
+	u64 confirmed_ranges;	/* CONFIRM ranges answered OK */
+	u64 confirmed_bytes;
+	u64 rejected_ranges;	/* nr_rejected, summed over all answers */
+	u64 stale_batches;	/* batches dropped because the epoch ended */
+	u64 lock_hold_max_ns;
+	u64 collect_ns_total;	/* phase 1 scanning, all passes */
+	u64 last_pass_ns;
+};
+
+struct fph {
+	struct virtio_device *vdev;
+	struct virtqueue *vq;
+	struct work_struct work;
+	wait_queue_head_t acked;
+	bool stopping;		/* remove/freeze: worker must bail out */
+	u32 disabled;		/* enum fph_disabled */
+	u32 done_epoch;		/* last epoch a pass was started for */
+	unsigned int polls;	/* lock holds since the last epoch read */
+	struct fph_buf cand;	/* phase 1 */
+	struct fph_buf conf;	/* phase 2 */
+	struct fph_stats st;
+	struct dentry *dbg;
+	/* Read and written by the device: own cache lines. */
+	struct virtio_fph_req req ____cacheline_aligned;
+	struct virtio_fph_resp resp ____cacheline_aligned;
+};
+
+/* Hinting from two devices makes no sense; debugfs has one directory. */
+static atomic_t fph_bound = ATOMIC_INIT(0);
+
+static void fph_buf_reset(struct fph_buf *b)
+{
+	b->nr = 0;
+	b->bytes = 0;
+	b->can_merge = false;
+}
+
+/* Append [pfn, end) to @b, extending the last range if adjacent. */
+static bool fph_emit(struct fph_buf *b, unsigned long pfn, unsigned long end)
+{
+	u64 len = PFN_PHYS(end - pfn);
+
+	if (b->can_merge && b->last_end == pfn) {
+		le64_add_cpu(&b->r[b->nr - 1].len, len);
+	} else {
+		if (b->nr == b->cap)
+			return false;
+		b->r[b->nr].addr = cpu_to_le64(PFN_PHYS(pfn));
+		b->r[b->nr].len = cpu_to_le64(len);
+		b->nr++;
+		b->can_merge = true;
+	}
+	b->last_end = end;
+	b->bytes += len;
+	return true;
+}
+
+/*
+ * Finding free blocks: the driver walks PFNs, not the free lists.
+ *
+ * A list cursor does not survive dropping zone->lock (its entry may be
+ * allocated or merged meanwhile), and restarting a list to skip the first k
+ * entries makes each lock hold as long as the prefix -- on a fragmented
+ * guest one order-0 list alone takes ~5 ms to walk.  A PFN cursor stays
+ * valid across unlock.  Each lock hold moves it at most FPH_SCAN_STEPS
+ * steps upward; a step jumps over a whole free block (a PageBuddy head with
+ * its order in page_private) or allocated compound page, otherwise over one
+ * page.  Scanning upward meets every free block at its head, so only the
+ * first PFN of a hold needs the full is_free_buddy_page()-style lookup (a
+ * block may have merged across the cursor while the lock was dropped).  The
+ * cost is one struct page read per allocated page or free block (at most
+ * 512k for 2 GiB), ranges come out sorted and merge on the fly, and phase 2
+ * re-checks candidates with the same code.
+ *
+ * Racy reads (compound order, pages of other zones) can only cost a hint:
+ * a range is emitted only from a PageBuddy head of @zone seen under its
+ * lock, and only the part of it inside [cursor, end).
+ */
+
+/* Order of the free buddy block headed by @page in @zone, or -1. */
+static int fph_buddy_head(struct zone *zone, struct page *page)
+{
+	unsigned int order;
+
+	if (!PageBuddy(page) || page_zone(page) != zone)
+		return -1;
+	order = fph_buddy_order(page);
+	return order < FPH_NR_ORDERS ? order : -1;
+}
+
+/* If @pfn lies in a free block of @zone, return its order and set *@head. */
+static int fph_free_block(struct zone *zone, unsigned long pfn,
+			  unsigned long *head)
+{
+	unsigned int order;
+
+	for (order = 0; order < FPH_NR_ORDERS; order++) {
+		unsigned long h = pfn & ~((1UL << order) - 1);
+		struct page *page;
+		int bo;
+
+		if (h < zone->zone_start_pfn)
+			break;
+		page = pfn_to_online_page(h);
+		if (!page)
+			break;
+		bo = fph_buddy_head(zone, page);
+		if (bo >= (int)order) {
+			*head = h;
+			return bo;
+		}
+	}
+	return -1;
+}
+
+/* Pages to step over at allocated @page: all of it if it heads a compound. */
+static unsigned long fph_used_span(struct page *page, unsigned long pfn)
+{
+	unsigned int order;
+
+	if (!PageHead(page))
+		return 1;
+	order = min_t(unsigned int, compound_order(page), FPH_NR_ORDERS - 1);
+	return IS_ALIGNED(pfn, 1UL << order) ? 1UL << order : 1;
+}
+
+/*
+ * Emit the free blocks of at least @min_order in [*cursor, end) of @zone
+ * into @b, for at most FPH_SCAN_STEPS steps.  Returns false when @b is full;
+ * *cursor is then the first block not emitted.  Caller holds zone->lock.
+ */
+static bool fph_scan(struct zone *zone, unsigned long *cursor,
+		     unsigned long end, unsigned int min_order,
+		     struct fph_buf *b)
+{
+	unsigned long pfn = *cursor, head = pfn, next;
+	struct page *page = NULL;
+	unsigned int steps;
+	bool room = true;
+	int order;
+
+	for (steps = 0; pfn < end && steps < FPH_SCAN_STEPS; steps++) {
+		/*
+		 * Validity and online state change only at FPH_VALID_SPAN
+		 * boundaries, and every jump below is naturally aligned, so
+		 * it lands on one before leaving the span checked last.
+		 */
+		if (!page || IS_ALIGNED(pfn, FPH_VALID_SPAN)) {
+			page = pfn_to_online_page(pfn);
+			if (!page) {
+				pfn = ALIGN(pfn + 1, FPH_VALID_SPAN);
+				continue;
+			}
+		} else {
+			page = pfn_to_page(pfn);
+		}
+		if (steps) {
+			order = fph_buddy_head(zone, page);
+			head = pfn;
+		} else {
+			order = fph_free_block(zone, pfn, &head);
+		}
+		if (order < 0) {
+			pfn += fph_used_span(page, pfn);
+			continue;
+		}
+		next = head + (1UL << order);
+		if (order >= min_order && !fph_emit(b, pfn, min(next, end))) {
+			room = false;
+			break;
+		}
+		pfn = next;
+	}
+	*cursor = pfn;
+	return room;
+}
+
+/* fph_scan() in one zone->lock hold, accounted. */
+static bool fph_scan_locked(struct fph *fph, struct zone *zone,
+			    unsigned long *cursor, unsigned long end,
+			    unsigned int min_order, struct fph_buf *b)
+{
+	unsigned long flags;
+	bool room;
+	u64 t0, dt;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	t0 = ktime_get_ns();
+	room = fph_scan(zone, cursor, end, min_order, b);
+	dt = ktime_get_ns() - t0;
+	spin_unlock_irqrestore(&zone->lock, flags);
+
+	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
+	return room;
+}
+
+/* Next populated zone (for_each_populated_zone() is not usable: unexported). */
+static struct zone *fph_next_zone(struct zone *zone)
+{
+	int nid;
+
+	if (zone) {
+		nid = zone_to_nid(zone);
+		zone++;
+	} else {
+		nid = first_online_node;
+		zone = NODE_DATA(nid)->node_zones;
+	}
+	for (;;) {
+		struct zone *last = NODE_DATA(nid)->node_zones + MAX_NR_ZONES;
+
+		for (; zone < last; zone++)
+			if (populated_zone(zone))
+				return zone;
+		nid = next_online_node(nid);
+		if (nid >= MAX_NUMNODES)
+			return NULL;
+		zone = NODE_DATA(nid)->node_zones;
+	}
+}
+
+/* True while the pass for @epoch is worth continuing. */
+static bool fph_epoch_ok(struct fph *fph, u32 epoch)
+{
+	u32 now;
+
+	if (READ_ONCE(fph->stopping))
+		return false;
+	virtio_cread_le(fph->vdev, struct virtio_fph_config, epoch, &now);
+	return now == epoch;
+}
+
+/* fph_epoch_ok() for the scan loops: reads the config only now and then. */
+static bool fph_epoch_poll(struct fph *fph, u32 epoch)
+{
+	if (++fph->polls < FPH_EPOCH_POLL)
+		return !READ_ONCE(fph->stopping);
+	fph->polls = 0;
+	return fph_epoch_ok(fph, epoch);
+}
+
+/* wait_event() condition: the answer arrived (*len >= 0), or give up. */
+static bool fph_answered(struct fph *fph, int *len)
+{
+	unsigned int used;
+
+	if (virtqueue_get_buf(fph->vq, &used)) {
+		*len = used;
+		return true;
+	}
+	return READ_ONCE(fph->stopping) || virtqueue_is_broken(fph->vq);
+}
+
+/*
+ * Send the ranges in @b as one request and wait for the answer.  Returns 0
+ * if the device applied it in @epoch, -EAGAIN if the epoch is over, another
+ * error if the pass must stop.
+ */
+static int fph_request(struct fph *fph, u16 type, u32 epoch,
+		       struct fph_buf *b)
+{
+	struct scatterlist req_sg, ranges_sg, resp_sg;
+	struct scatterlist *sgs[] = { &req_sg, &ranges_sg, &resp_sg };
+	struct virtio_fph_resp *resp = &fph->resp;
+	int len = -1;
+	u16 status;
+	int err;
+
+	fph->req = (struct virtio_fph_req) {
+		.type = cpu_to_le16(type),
+		.epoch = cpu_to_le32(epoch),
+		.nr_ranges = cpu_to_le32(b->nr),
+	};
+	memset(resp, 0xff, sizeof(*resp));	/* unwritten reads as invalid */
+	sg_init_one(&req_sg, &fph->req, sizeof(fph->req));
+	sg_init_one(&ranges_sg, b->r, b->nr * sizeof(*b->r));
+	sg_init_one(&resp_sg, resp, sizeof(*resp));
+
+	err = virtqueue_add_sgs(fph->vq, sgs, 2, 1, fph, GFP_KERNEL);
+	if (err)
+		return err;
+	virtqueue_kick(fph->vq);
+	/*
+	 * If we give up (unload), the buffers stay with the device until
+	 * remove() resets it; they are freed only after that.
+	 */
+	wait_event(fph->acked, fph_answered(fph, &len));
+	if (len < 0)
+		return READ_ONCE(fph->stopping) ? -ESHUTDOWN : -EIO;
+	if ((size_t)len < sizeof(*resp))
+		return -EIO;
+
+	fph->st.rejected_ranges += le32_to_cpu(resp->nr_rejected);
+	status = le16_to_cpu(resp->status);
+	if (status == VIRTIO_FPH_S_STALE)
+		return -EAGAIN;
+	if (status != VIRTIO_FPH_S_OK) {
+		dev_warn_ratelimited(&fph->vdev->dev,
+				     "request type %u refused: status %u\n",
+				     type, status);
+		return -EIO;
+	}
+	if (type == VIRTIO_FPH_REQ_CANDIDATES) {
+		fph->st.candidate_ranges += b->nr;
+		fph->st.candidate_bytes += b->bytes;
+	} else {
+		fph->st.confirmed_ranges += b->nr;
+		fph->st.confirmed_bytes += b->bytes;
+	}
+	/* Applied, but if the epoch ended meanwhile the rest is wasted. */
+	return le32_to_cpu(resp->epoch) == epoch ? 0 : -EAGAIN;
+}
+
+static int fph_send_confirm(struct fph *fph, u32 epoch)
+{
+	int err = 0;
+
+	if (fph->conf.nr)
+		err = fph_request(fph, VIRTIO_FPH_REQ_CONFIRM, epoch,
+				  &fph->conf);
+	fph_buf_reset(&fph->conf);
+	return err;
+}
+
+/*
+ * Phase 2: report what is still free of the armed candidates.  Dropping
+ * zone->lock between holds is fine: each reported range was seen free after
+ * the arm and before the CONFIRM is sent, which is all the rule asks.
+ */
+static int fph_confirm(struct fph *fph, u32 epoch)
+{
+	struct fph_buf *cand = &fph->cand;
+	u32 i;
+	int err;
+
+	fph_buf_reset(&fph->conf);
+	for (i = 0; i < cand->nr; i++) {
+		unsigned long pfn = PHYS_PFN(le64_to_cpu(cand->r[i].addr));
+		unsigned long end = pfn + PHYS_PFN(le64_to_cpu(cand->r[i].len));
+		struct page *page = pfn_to_online_page(pfn);
+		struct zone *zone;
+
+		if (!page)
+			continue;
+		/* Candidates never span zones (see fph_pass()). */
+		zone = page_zone(page);
+		end = min(end, zone_end_pfn(zone));
+		while (pfn < end) {
+			if (!fph_scan_locked(fph, zone, &pfn, end, 0,
+					     &fph->conf)) {
+				err = fph_send_confirm(fph, epoch);
+				if (err)
+					return err;
+			} else if (!fph_epoch_poll(fph, epoch)) {
+				return -EAGAIN;
+			}
+			cond_resched();
+		}
+	}
+	return fph_send_confirm(fph, epoch);
+}
+
+/* Both phases for the candidates collected so far; empties fph->cand. */
+static int fph_batch(struct fph *fph, u32 epoch)
+{
+	int err;
+
+	if (!fph->cand.nr)
+		return 0;
+	if (fph_epoch_ok(fph, epoch)) {
+		fph->st.batches++;
+		err = fph_request(fph, VIRTIO_FPH_REQ_CANDIDATES, epoch,
+				  &fph->cand);
+	} else {
+		err = -EAGAIN;
+	}
+	if (!err)
+		err = fph_epoch_ok(fph, epoch) ? fph_confirm(fph, epoch) :
+						 -EAGAIN;
+	if (err == -EAGAIN)
+		fph->st.stale_batches++;
+	fph_buf_reset(&fph->cand);
+	return err;
+}
+
+/* One pass over every populated zone for @epoch. */
+static int fph_pass(struct fph *fph, u32 epoch)
+{
+	unsigned int min_order = READ_ONCE(fph_min_order);
+	struct zone *zone;
+	int err;
+
+	fph_buf_reset(&fph->cand);
+	for (zone = fph_next_zone(NULL); zone; zone = fph_next_zone(zone)) {
+		unsigned long pfn = zone->zone_start_pfn;
+
+		/* Phase 2 locks one zone per range: don't merge across. */
+		fph->cand.can_merge = false;
+		while (pfn < zone_end_pfn(zone)) {
+			u64 t0 = ktime_get_ns();
+			bool room;
+
+			room = fph_scan_locked(fph, zone, &pfn,
+					       zone_end_pfn(zone), min_order,
+					       &fph->cand);
+			fph->st.collect_ns_total += ktime_get_ns() - t0;
+			if (!room)
+				err = fph_batch(fph, epoch);
+			else
+				err = fph_epoch_poll(fph, epoch) ? 0 : -EAGAIN;
+			if (err)
+				return err;
+			cond_resched();
+		}
+	}
+	return fph_batch(fph, epoch);
+}
+
+static void fph_work_fn(struct work_struct *work)
+{
+	struct fph *fph = container_of(work, struct fph, work);
+	u64 t0 = ktime_get_ns();
+	u32 epoch;
+	int err;
+
+	if (fph->disabled || READ_ONCE(fph->stopping))
+		return;
+	virtio_cread_le(fph->vdev, struct virtio_fph_config, epoch, &epoch);
+	/* One pass per epoch: the host opens a new one after each sync. */
+	if (epoch == VIRTIO_FPH_EPOCH_NONE || epoch == fph->done_epoch)
+		return;
+	fph->done_epoch = epoch;
+	fph->st.epochs_seen++;
+	fph->polls = 0;
+
+	err = fph_pass(fph, epoch);
+	if (err) {
+		fph->st.aborted_passes++;
+		if (err != -EAGAIN && err != -ESHUTDOWN)
+			dev_warn_ratelimited(&fph->vdev->dev,
+					     "epoch %u: pass failed: %d\n",
+					     epoch, err);
+	} else {
+		fph->st.passes++;
+	}
+	fph->st.last_pass_ns = ktime_get_ns() - t0;
+}
+
+static void fph_vq_done(struct virtqueue *vq)
+{
+	struct fph *fph = vq->vdev->priv;
+
+	wake_up(&fph->acked);
+}
+
+static void fph_config_changed(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+
+	/* The core disables config callbacks before remove() and freeze(). */
+	if (!fph->disabled && !READ_ONCE(fph->stopping))
+		queue_work(system_freezable_wq, &fph->work);
+}
+
+static int fph_init_vq(struct fph *fph)
+{
+	struct virtqueue *vq;
+
+	vq = virtio_find_single_vq(fph->vdev, fph_vq_done, "hint");
+	if (IS_ERR(vq))
+		return PTR_ERR(vq);
+	fph->vq = vq;
+	return 0;
+}
+
+/* Start (or restart after restore) hinting; the device must be ready. */
+static void fph_start(struct fph *fph)
+{
+	WRITE_ONCE(fph->stopping, false);
+	fph->done_epoch = VIRTIO_FPH_EPOCH_NONE;
+	if (!fph->disabled)
+		queue_work(system_freezable_wq, &fph->work);
+}
+
+/* Make the worker give up (even mid-request) and wait for it. */
+static void fph_stop(struct fph *fph)
+{
+	WRITE_ONCE(fph->stopping, true);
+	wake_up(&fph->acked);
+	cancel_work_sync(&fph->work);
+}
+
+static void fph_teardown(struct fph *fph)
+{
+	/* After the reset the device no longer touches our buffers. */
+	virtio_reset_device(fph->vdev);
+	fph->vdev->config->del_vqs(fph->vdev);
+}
+
+static u32 fph_disabled_reason(void)
+{
+	if (page_poisoning_enabled_static())
+		return FPH_DISABLED_POISON;
+	if (want_init_on_free())
+		return FPH_DISABLED_INIT_ON_FREE;
+	return FPH_ENABLED;
+}
+
+static int fph_alloc_buf(struct fph_buf *b, u32 cap)
+{
+	u32 floor = min(cap, FPH_MIN_RANGES);
+
+	/* Physically contiguous: each batch goes out as one descriptor. */
+	for (;;) {
+		b->r = kmalloc_array(cap, sizeof(*b->r),
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (b->r || cap <= floor)
+			break;
+		cap /= 2;
+	}
+	b->cap = cap;
+	return b->r ? 0 : -ENOMEM;
+}
+
+#define FPH_STAT(name) { #name, offsetof(struct fph_stats, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} fph_stat_files[] = {
+	FPH_STAT(passes),
+	FPH_STAT(aborted_passes),
+	FPH_STAT(epochs_seen),
+	FPH_STAT(batches),
+	FPH_STAT(candidate_ranges),
+	FPH_STAT(candidate_bytes),
+	FPH_STAT(confirmed_ranges),
+	FPH_STAT(confirmed_bytes),
+	FPH_STAT(rejected_ranges),
+	FPH_STAT(stale_batches),
+	FPH_STAT(lock_hold_max_ns),
+	FPH_STAT(collect_ns_total),
+	FPH_STAT(last_pass_ns),
+};
+
+static void fph_debugfs_init(struct fph *fph)
+{
+	unsigned int i;
+
+	/* debugfs errors are not fatal; the helpers accept an error dentry. */
+	fph->dbg = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	for (i = 0; i < ARRAY_SIZE(fph_stat_files); i++)
+		debugfs_create_u64(fph_stat_files[i].name, 0444, fph->dbg,
+				   (u64 *)((char *)&fph->st +
+					   fph_stat_files[i].offset));
+	debugfs_create_u32("disabled_reason", 0444, fph->dbg, &fph->disabled);
+	debugfs_create_u32("epoch", 0444, fph->dbg, &fph->done_epoch);
+	debugfs_create_u32("max_ranges", 0444, fph->dbg, &fph->cand.cap);
+}
+
+static void fph_free(struct fph *fph)
+{
+	kfree(fph->cand.r);
+	kfree(fph->conf.r);
+	kfree(fph);
+	atomic_set(&fph_bound, 0);
+}
+
+static int fph_probe(struct virtio_device *vdev)
+{
+	struct fph *fph;
+	u32 dev_max, cap;
+	int err;
+
+	/* fph_compat.h must agree with the free_area[] we are compiled for. */
+	BUILD_BUG_ON(FPH_NR_ORDERS !=
+		     sizeof_field(struct zone, free_area) /
+		     sizeof(struct free_area));
+	BUILD_BUG_ON(PAGE_SHIFT < VIRTIO_FPH_PAGE_SHIFT);
+
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "config space not readable\n");
+		return -EINVAL;
+	}
+	virtio_cread_le(vdev, struct virtio_fph_config, max_ranges, &dev_max);
+	if (!dev_max) {
+		dev_err(&vdev->dev, "device accepts no ranges\n");
+		return -EINVAL;
+	}
+	if (atomic_cmpxchg(&fph_bound, 0, 1)) {
+		dev_err(&vdev->dev, "another fph device is already bound\n");
+		return -EBUSY;
+	}
+	fph = kzalloc(sizeof(*fph), GFP_KERNEL);
+	if (!fph) {
+		atomic_set(&fph_bound, 0);
+		return -ENOMEM;
+	}
+	fph->vdev = vdev;
+	vdev->priv = fph;
+	INIT_WORK(&fph->work, fph_work_fn);
+	init_waitqueue_head(&fph->acked);
+
+	fph->disabled = fph_disabled_reason();
+	if (fph->disabled == FPH_DISABLED_POISON)
+		pr_warn("page poisoning is on, free-page hinting disabled; boot without page_poison=1\n");
+	else if (fph->disabled == FPH_DISABLED_INIT_ON_FREE)
+		pr_warn("init_on_free is on, free-page hinting disabled; boot with init_on_free=0\n");
+
+	if (!fph->disabled) {
+		cap = min3(dev_max, max(fph_max_ranges, 1U),
+			   (u32)(KMALLOC_MAX_SIZE / sizeof(*fph->cand.r)));
+		err = fph_alloc_buf(&fph->cand, cap);
+		if (!err)
+			err = fph_alloc_buf(&fph->conf, fph->cand.cap);
+		if (err)
+			goto err_free;
+	}
+	err = fph_init_vq(fph);
+	if (err)
+		goto err_free;
+
+	fph_debugfs_init(fph);
+	virtio_device_ready(vdev);
+	fph_start(fph);		/* an epoch may already be open */
+	return 0;
+
+err_free:
+	fph_free(fph);
+	return err;
+}
+
+static void fph_remove(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+
+	fph_stop(fph);
+	fph_teardown(fph);
+	debugfs_remove_recursive(fph->dbg);
+	fph_free(fph);
+}
+
+#ifdef CONFIG_PM_SLEEP
+static int fph_freeze(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+
+	fph_stop(fph);
+	fph_teardown(fph);
+	return 0;
+}
+
+static int fph_restore(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+	int err;
+
+	err = fph_init_vq(fph);
+	if (err)
+		return err;
+	virtio_device_ready(vdev);
+	fph_start(fph);
+	return 0;
+}
+#endif
+
+static const struct virtio_device_id fph_id_table[] = {
+	{ VIRTIO_ID_FPH, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(virtio, fph_id_table);
+
+static struct virtio_driver fph_driver = {
+	.driver.name = KBUILD_MODNAME,
+	.driver.owner = THIS_MODULE,
+	.id_table = fph_id_table,
+	.probe = fph_probe,
+	.remove = fph_remove,
+	.config_changed = fph_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = fph_freeze,
+	.restore = fph_restore,
+#endif
+};
+
+module_virtio_driver(fph_driver);
+
+MODULE_DESCRIPTION("Virtio free-page hinting for live migration");
+MODULE_LICENSE("GPL");

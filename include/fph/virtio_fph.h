@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (GPL-2.0-or-later OR BSD-3-Clause) */
+/*
+ * virtio free-page-hint (fph) device protocol, shared by the QEMU module
+ * and the Linux guest driver.  Specified in docs/protocol.rst; this header
+ * is the single definition of the wire format.
+ *
+ * All fields are little-endian.  A request is one descriptor chain:
+ * driver-readable struct virtio_fph_req followed by nr_ranges
+ * struct virtio_fph_range, then a device-writable struct virtio_fph_resp.
+ */
+#ifndef VIRTIO_FPH_H
+#define VIRTIO_FPH_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+typedef __le16 fph_le16;
+typedef __le32 fph_le32;
+typedef __le64 fph_le64;
+#else
+#include <stdint.h>
+typedef uint16_t fph_le16;
+typedef uint32_t fph_le32;
+typedef uint64_t fph_le64;
+#endif
+
+/*
+ * Virtio device ID.  The virtio spec does not assign 63, and Linux's
+ * virtio-pci binds modern PCI device IDs 0x1040 + id only for id <= 63.
+ */
+#define VIRTIO_ID_FPH			63
+#define VIRTIO_FPH_PCI_DEVICE_ID	(0x1040 + VIRTIO_ID_FPH)
+
+/* Hints are in units of this page size, whatever the guest's page size. */
+#define VIRTIO_FPH_PAGE_SHIFT		12
+#define VIRTIO_FPH_PAGE_SIZE		(1ULL << VIRTIO_FPH_PAGE_SHIFT)
+
+/* No device-specific feature bits are defined yet. */
+
+/* Epoch 0 means "no epoch open": the driver must not hint. */
+#define VIRTIO_FPH_EPOCH_NONE		0
+
+struct virtio_fph_config {
+	/* Current hinting epoch, VIRTIO_FPH_EPOCH_NONE when closed (RO). */
+	fph_le32 epoch;
+	/* Maximum nr_ranges the device accepts in one request (RO). */
+	fph_le32 max_ranges;
+};
+
+/* Request types. */
+#define VIRTIO_FPH_REQ_CANDIDATES	1	/* phase 1: arm these ranges */
+#define VIRTIO_FPH_REQ_CONFIRM		2	/* phase 2: skip these ranges */
+
+struct virtio_fph_req {
+	fph_le16 type;
+	fph_le16 reserved;	/* must be zero */
+	fph_le32 epoch;		/* epoch the driver read from config */
+	fph_le32 nr_ranges;
+	fph_le32 reserved2;	/* must be zero */
+};
+
+/* A guest-physical byte range; addr and len are VIRTIO_FPH_PAGE_SIZE aligned. */
+struct virtio_fph_range {
+	fph_le64 addr;
+	fph_le64 len;
+};
+
+/* Response status. */
+#define VIRTIO_FPH_S_OK		0	/* request applied (see nr_done) */
+#define VIRTIO_FPH_S_STALE	1	/* epoch is over; nothing applied */
+#define VIRTIO_FPH_S_INVALID	2	/* malformed request; nothing applied */
+
+struct virtio_fph_resp {
+	fph_le16 status;
+	fph_le16 reserved;
+	fph_le32 epoch;		/* device's current epoch when it completed */
+	fph_le32 nr_done;	/* ranges armed (CANDIDATES) or skipped (CONFIRM) */
+	fph_le32 nr_rejected;	/* ranges dropped by validation */
+};
+
+#endif /* VIRTIO_FPH_H */

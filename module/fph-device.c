@@ -1,0 +1,310 @@
+/*
+ * virtio-fph: free page hinting device
+ *
+ * The guest driver sends candidate free ranges (phase 1); the device arms
+ * dirty tracking for them through the migration RAM filter hook and
+ * answers; the driver sends the ranges that are still free (phase 2); the
+ * device skips them.  Validation and the protocol state live in the C++
+ * core (module/core); this file is the virtio and QOM glue.
+ * See docs/protocol.rst.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/iov.h"
+#include "qemu/main-loop.h"
+#include "qemu/bswap.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "hw/virtio/virtio.h"
+#include "migration/vmstate.h"
+#include "migration/ram-filter.h"
+#include "system/runstate.h"
+#include "fph.h"
+#include "fph-worker.h"
+#include "trace-fph.h"
+
+#define FPH_QUEUE_SIZE 64
+
+/* Backend for the core: the migration RAM filter hook. */
+static int fph_hook_arm(void *opaque, uint64_t token, uint64_t addr,
+                        uint64_t len)
+{
+    VirtIOFph *dev = opaque;
+
+    return ram_filter_arm(dev->filter, token, addr, len, NULL);
+}
+
+static int fph_hook_skip(void *opaque, uint64_t token, uint64_t addr,
+                         uint64_t len, uint64_t *pages_skipped)
+{
+    VirtIOFph *dev = opaque;
+
+    return ram_filter_skip(dev->filter, token, addr, len, pages_skipped, NULL);
+}
+
+static const FphHookOps fph_hook_ops = {
+    .arm = fph_hook_arm,
+    .skip = fph_hook_skip,
+};
+
+static void fph_set_config_epoch(VirtIOFph *dev, uint32_t epoch)
+{
+    dev->config_epoch = epoch;
+    virtio_notify_config(VIRTIO_DEVICE(dev));
+}
+
+static void fph_epoch_begin(void *opaque, uint64_t epoch)
+{
+    VirtIOFph *dev = opaque;
+    g_autoptr(GArray) ram = fph_ram_map_collect();
+
+    /* RAM may have been hot-plugged or remapped since the last epoch. */
+    fph_core_set_ram(dev->core, (FphRamRange *)ram->data, ram->len);
+    fph_set_config_epoch(dev, fph_core_epoch_begin(dev->core, epoch));
+    trace_fph_epoch_begin(epoch, dev->config_epoch);
+}
+
+static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
+{
+    VirtIOFph *dev = opaque;
+
+    trace_fph_epoch_end(epoch, dev->config_epoch, why);
+    fph_core_epoch_end(dev->core);
+    fph_set_config_epoch(dev, VIRTIO_FPH_EPOCH_NONE);
+}
+
+static const RamFilterOps fph_filter_ops = {
+    .epoch_begin = fph_epoch_begin,
+    .epoch_end = fph_epoch_end,
+};
+
+static void fph_complete(VirtIOFph *dev, FphRequest *req)
+{
+    struct virtio_fph_resp resp;
+
+    fph_core_complete(dev->core, req->plan, &resp);
+    trace_fph_request_done(le16_to_cpu(resp.status), le32_to_cpu(resp.nr_done),
+                           le32_to_cpu(resp.nr_rejected));
+    if (iov_from_buf(req->elem->in_sg, req->elem->in_num, 0, &resp,
+                     sizeof(resp)) == sizeof(resp)) {
+        virtqueue_push(dev->vq, req->elem, sizeof(resp));
+    } else {
+        /* No room for a response: the core counted it malformed. */
+        virtqueue_push(dev->vq, req->elem, 0);
+    }
+    g_free(req->elem);
+    g_free(req);
+}
+
+static void fph_complete_done(VirtIOFph *dev)
+{
+    FphRequest *req;
+    bool any = false;
+
+    while ((req = fph_worker_take_done(dev->worker))) {
+        fph_complete(dev, req);
+        any = true;
+    }
+    if (any) {
+        virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
+    }
+}
+
+static void fph_done_bh(void *opaque)
+{
+    fph_complete_done(opaque);
+}
+
+static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOFph *dev = VIRTIO_FPH(vdev);
+    /* One byte more than any valid request, so oversize ones stay so. */
+    size_t cap = sizeof(struct virtio_fph_req) +
+                 (size_t)dev->max_ranges * sizeof(struct virtio_fph_range) + 1;
+    g_autofree uint8_t *buf = g_malloc(cap);
+    VirtQueueElement *elem;
+    bool notify = false;
+
+    if (!vdev->vm_running) {
+        return;
+    }
+    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+        FphRequest *req = g_new0(FphRequest, 1);
+        size_t len = 0;
+
+        req->elem = elem;
+        if (iov_size(elem->in_sg, elem->in_num) >=
+            sizeof(struct virtio_fph_resp)) {
+            len = iov_to_buf(elem->out_sg, elem->out_num, 0, buf, cap);
+        }
+        /* len 0 (no room to answer) is rejected as malformed. */
+        req->plan = fph_core_parse(dev->core, buf, len);
+        trace_fph_request(len, fph_plan_has_work(req->plan));
+        if (fph_plan_has_work(req->plan)) {
+            fph_worker_submit(dev->worker, req);
+        } else {
+            fph_complete(dev, req);
+            notify = true;
+        }
+    }
+    if (notify) {
+        virtio_notify(vdev, vq);
+    }
+}
+
+static void fph_kick_bh(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    fph_handle_queue(VIRTIO_DEVICE(dev), dev->vq);
+}
+
+static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
+{
+    VirtIOFph *dev = VIRTIO_FPH(vdev);
+    struct virtio_fph_config config = {};
+
+    stl_le_p(&config.epoch, dev->config_epoch);
+    stl_le_p(&config.max_ranges, dev->max_ranges);
+    memcpy(config_data, &config, sizeof(config));
+}
+
+static uint64_t fph_get_features(VirtIODevice *vdev, uint64_t features,
+                                 Error **errp)
+{
+    return features;
+}
+
+/* Answer everything in flight, so no request is lost with the state. */
+static void fph_flush(VirtIOFph *dev)
+{
+    fph_worker_drain(dev->worker);
+    fph_complete_done(dev);
+}
+
+static void fph_reset(VirtIODevice *vdev)
+{
+    VirtIOFph *dev = VIRTIO_FPH(vdev);
+    FphRequest *req;
+
+    fph_worker_drain(dev->worker);
+    /* The rings are being reset: drop the answers. */
+    while ((req = fph_worker_take_done(dev->worker))) {
+        fph_plan_free(req->plan);
+        g_free(req->elem);
+        g_free(req);
+    }
+}
+
+bool fph_device_driver_ok(VirtIOFph *dev)
+{
+    return VIRTIO_DEVICE(dev)->status & VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
+void fph_device_get_stats(VirtIOFph *dev, FphStats *stats)
+{
+    fph_core_get_stats(dev->core, stats);
+}
+
+/*
+ * Requests are only taken while the VM runs.  When it stops (e.g. for the
+ * final migration round) every request in flight is answered first: the
+ * answer is written to guest RAM, which must happen before that RAM is
+ * sent.  When it runs again (e.g. on the destination) requests queued in
+ * the meantime are picked up.
+ */
+static void fph_vm_state_change(void *opaque, bool running, RunState state)
+{
+    VirtIOFph *dev = opaque;
+
+    if (running) {
+        qemu_bh_schedule(dev->kick_bh);
+    } else {
+        fph_flush(dev);
+    }
+}
+
+static void fph_realize(DeviceState *qdev, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
+    VirtIOFph *dev = VIRTIO_FPH(qdev);
+    FreePageHint *owner = fph_object_get();
+
+    if (!owner) {
+        error_setg(errp, "virtio-fph needs -object %s,id=<id>",
+                   TYPE_FREE_PAGE_HINT);
+        return;
+    }
+    if (!fph_object_attach(owner, dev, errp)) {
+        return;
+    }
+    dev->owner = owner;
+    dev->max_ranges = fph_object_max_ranges(owner);
+    dev->core = fph_core_new(dev->max_ranges);
+    dev->done_bh = qemu_bh_new(fph_done_bh, dev);
+    dev->kick_bh = qemu_bh_new(fph_kick_bh, dev);
+    dev->worker = fph_worker_new(&fph_hook_ops, dev, dev->done_bh);
+    virtio_init(vdev, VIRTIO_ID_FPH, sizeof(struct virtio_fph_config));
+    dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
+    dev->filter = ram_filter_register(TYPE_VIRTIO_FPH, &fph_filter_ops, dev);
+    dev->vmstate = qdev_add_vm_change_state_handler(qdev, fph_vm_state_change,
+                                                    dev);
+}
+
+static void fph_unrealize(DeviceState *qdev)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
+    VirtIOFph *dev = VIRTIO_FPH(qdev);
+
+    qemu_del_vm_change_state_handler(dev->vmstate);
+    ram_filter_unregister(dev->filter);
+    fph_reset(vdev);
+    fph_worker_free(dev->worker);
+    qemu_bh_delete(dev->done_bh);
+    qemu_bh_delete(dev->kick_bh);
+    virtio_delete_queue(dev->vq);
+    virtio_cleanup(vdev);
+    fph_core_free(dev->core);
+    fph_object_detach(dev->owner, dev);
+}
+
+static const VMStateDescription vmstate_virtio_fph = {
+    .name = "virtio-fph",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VIRTIO_DEVICE,
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void fph_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);
+
+    dc->vmsd = &vmstate_virtio_fph;
+    dc->desc = "free page hinting for live migration";
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    vdc->realize = fph_realize;
+    vdc->unrealize = fph_unrealize;
+    vdc->get_config = fph_get_config;
+    vdc->get_features = fph_get_features;
+    vdc->reset = fph_reset;
+}
+
+static const TypeInfo fph_device_info = {
+    .name = TYPE_VIRTIO_FPH,
+    .parent = TYPE_VIRTIO_DEVICE,
+    .instance_size = sizeof(VirtIOFph),
+    .class_init = fph_class_init,
+};
+
+static void fph_device_register_types(void)
+{
+    type_register_static(&fph_device_info);
+}
+
+type_init(fph_device_register_types)

@@ -1,0 +1,54 @@
+/*
+ * fph: query-fph-stats
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qapi/error.h"
+#include "qapi/qmp-registry.h"
+#include "fph-qapi-commands.h"
+#include "fph-qapi-init-commands.h"
+#include "fph.h"
+
+FphStatsInfo *qmp_query_fph_stats(Error **errp)
+{
+    FphStatsInfo *info = g_new0(FphStatsInfo, 1);
+    FreePageHint *fph = fph_object_get();
+    VirtIOFph *dev = fph ? fph_object_device(fph) : NULL;
+    FphStats s = {};
+
+    info->rejected = g_new0(FphRejectInfo, 1);
+    info->enabled = fph != NULL;
+    info->device_present = dev != NULL;
+    if (dev) {
+        info->driver_ok = fph_device_driver_ok(dev);
+        fph_device_get_stats(dev, &s);
+    }
+    info->epoch = s.epoch;
+    info->epochs_seen = s.epochs_seen;
+    info->requests = s.requests;
+    info->candidate_batches = s.candidate_batches;
+    info->confirm_batches = s.confirm_batches;
+    info->ranges_received = s.ranges_received;
+    info->pages_armed = s.pages_armed;
+    info->pages_skipped = s.pages_skipped;
+    info->bytes_skipped = s.pages_skipped * VIRTIO_FPH_PAGE_SIZE;
+    info->rejected->stale_epoch = s.rejected[FPH_REJECT_STALE_EPOCH];
+    info->rejected->out_of_ram = s.rejected[FPH_REJECT_OUT_OF_RAM];
+    info->rejected->misaligned = s.rejected[FPH_REJECT_MISALIGNED];
+    info->rejected->malformed = s.rejected[FPH_REJECT_MALFORMED];
+    info->rejected->over_limit = s.rejected[FPH_REJECT_OVER_LIMIT];
+    info->rejected->not_armed = s.rejected[FPH_REJECT_NOT_ARMED];
+    return info;
+}
+
+void fph_qmp_register(void)
+{
+    Error *err = NULL;
+
+    if (!monitor_register_qmp_commands(fph_qmp_init_marshal, &err)) {
+        error_report_err(err);
+    }
+}

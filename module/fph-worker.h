@@ -1,0 +1,37 @@
+/*
+ * fph: worker thread running hint plans against the migration filter hook
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef FPH_WORKER_H
+#define FPH_WORKER_H
+
+#include "qemu/queue.h"
+#include "hw/virtio/virtio.h"
+#include "fph_core.h"
+
+/* One guest request on its way through the worker. */
+typedef struct FphRequest {
+    VirtQueueElement *elem;
+    FphPlan *plan;
+    QSIMPLEQ_ENTRY(FphRequest) next;
+} FphRequest;
+
+typedef struct FphWorker FphWorker;
+
+/*
+ * Plans run on a dedicated thread because the filter hook may wait for the
+ * migration thread; the main loop never blocks on it.  @done is scheduled
+ * in the main loop whenever requests have completed.
+ */
+FphWorker *fph_worker_new(const FphHookOps *ops, void *ops_opaque,
+                          QEMUBH *done);
+void fph_worker_free(FphWorker *w);
+void fph_worker_submit(FphWorker *w, FphRequest *req);
+/* Next completed request, or NULL. */
+FphRequest *fph_worker_take_done(FphWorker *w);
+/* Wait until every submitted request has completed. */
+void fph_worker_drain(FphWorker *w);
+
+#endif

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Build the fph test guest: OUTDIR/vmlinuz + OUTDIR/initramfs (newc cpio, gzip).
+#
+# usage: scripts/build-guest-image.sh OUTDIR [FPH_WORKLOAD_BINARY]
+#
+# The initramfs holds busybox-static, the virtio modules of a Debian
+# linux-image-amd64 kernel, virtio_balloon, the fph-workload binary and,
+# if given, the fph guest driver.  /init is guest-image/init.
+#
+# Environment:
+#   KVER          kernel version (default: newest /boot/vmlinuz-*-amd64;
+#                 never the build host's `uname -r`)
+#   FPH_WORKLOAD  path to a static fph-workload binary (or 2nd argument).
+#                 If neither is given it is compiled from
+#                 tools/workload/fph-workload.cpp with g++ -static.
+#   FPH_GUEST_KO  path to virtio_fph.ko (optional; must match KVER)
+#   FPH_EXTRA     extra files to add, "src:dst-in-image src:dst ..." (optional)
+#
+# Idempotent: rebuilds the image from scratch every time in a temp dir and
+# replaces OUTDIR/{vmlinuz,initramfs} atomically.  Installs busybox-static,
+# cpio and linux-image-amd64 with apt-get only if they are missing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+
+die() { echo "build-guest-image: $*" >&2; exit 1; }
+log() { echo "build-guest-image: $*" >&2; }
+
+[ $# -ge 1 ] || die "usage: $0 OUTDIR [FPH_WORKLOAD_BINARY]"
+outdir=$1
+workload=${2:-${FPH_WORKLOAD:-}}
+
+# ---- host dependencies -----------------------------------------------------
+need=()
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v cpio >/dev/null 2>&1 || need+=(cpio)
+if [ -z "${KVER:-}" ] && ! ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; then
+    need+=(linux-image-amd64)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing packages (${need[*]}) and not root"
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "${need[@]}" >/dev/null \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; } \
+        || die "apt-get install ${need[*]} failed"
+fi
+
+busybox_bin=
+for b in /bin/busybox /usr/bin/busybox; do
+    if [ -x "$b" ] && file -L "$b" 2>/dev/null | grep -q 'statically linked'; then
+        busybox_bin=$b; break
+    fi
+done
+if [ -z "$busybox_bin" ]; then
+    # `file` may be absent; trust the busybox-static package's binary.
+    for b in /bin/busybox /usr/bin/busybox; do [ -x "$b" ] && { busybox_bin=$b; break; }; done
+fi
+[ -n "$busybox_bin" ] || die "busybox not found after installing busybox-static"
+
+# ---- kernel ----------------------------------------------------------------
+# Precedence: $KVER; the vermagic of $FPH_GUEST_KO if that kernel is
+# installed (the driver only loads into the kernel it was built for); the
+# newest generic /boot/vmlinuz-*-amd64 (the -cloud- flavour only if nothing
+# else is installed).
+if [ -z "${KVER:-}" ] && [ -n "${FPH_GUEST_KO:-}" ] && [ -f "$FPH_GUEST_KO" ]; then
+    vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
+    if [ -n "$vm" ] && [ -r "/boot/vmlinuz-$vm" ]; then
+        KVER=$vm
+    fi
+fi
+if [ -z "${KVER:-}" ]; then
+    kvers=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V)
+    KVER=$(echo "$kvers" | grep -v -- '-cloud-' | tail -1)
+    [ -n "$KVER" ] || KVER=$(echo "$kvers" | tail -1)
+fi
+[ -n "$KVER" ] || die "no /boot/vmlinuz-*-amd64 found"
+vmlinuz=/boot/vmlinuz-$KVER
+moddir=/lib/modules/$KVER
+[ -r "$vmlinuz" ] || die "$vmlinuz not readable"
+[ -d "$moddir" ] || die "$moddir missing"
+log "kernel $KVER"
+
+# ---- workload binary -------------------------------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fph-guest-image.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+if [ -z "$workload" ]; then
+    src=$root/tools/workload/fph-workload.cpp
+    [ -f "$src" ] || die "no FPH_WORKLOAD given and $src missing"
+    command -v g++ >/dev/null || die "g++ needed to build $src"
+    log "compiling $src"
+    g++ -std=c++20 -O2 -static -Wall -Wextra -Werror -o "$tmp/fph-workload" "$src"
+    workload=$tmp/fph-workload
+fi
+[ -x "$workload" ] || die "fph-workload binary '$workload' not executable"
+
+# ---- assemble the tree -----------------------------------------------------
+img=$tmp/root
+mkdir -p "$img"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,etc,root,lib/modules/fph}
+install -m 0755 "$busybox_bin" "$img/bin/busybox"
+# One symlink per applet, at the path busybox itself reports.
+"$busybox_bin" --list-full | while read -r applet; do
+    [ -e "$img/$applet" ] || [ -L "$img/$applet" ] || ln -s /bin/busybox "$img/$applet"
+done
+[ -L "$img/bin/sh" ] || ln -sf busybox "$img/bin/sh"
+
+install -m 0755 "$workload" "$img/usr/bin/fph-workload"
+install -m 0755 "$root/guest-image/init" "$img/init"
+
+# Copy one module (decompressing .ko.xz/.ko.zst/.ko.gz) into lib/modules/fph.
+add_module() {
+    local name=$1 required=$2 f
+    f=$(find "$moddir/kernel" -name "$name.ko" -o -name "$name.ko.xz" \
+            -o -name "$name.ko.zst" -o -name "$name.ko.gz" 2>/dev/null | head -1)
+    if [ -z "$f" ]; then
+        if grep -q "/$name\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+            log "module $name is built into $KVER"
+            return 0
+        fi
+        [ "$required" = yes ] && die "module $name not found under $moddir"
+        log "module $name not found (optional, skipped)"
+        return 0
+    fi
+    case $f in
+        *.ko.xz)  xz -dc "$f" >"$img/lib/modules/fph/$name.ko" ;;
+        *.ko.zst) zstd -qdc "$f" >"$img/lib/modules/fph/$name.ko" ;;
+        *.ko.gz)  gzip -dc "$f" >"$img/lib/modules/fph/$name.ko" ;;
+        *)        cp "$f" "$img/lib/modules/fph/$name.ko" ;;
+    esac
+}
+# Load order used by /init (dependencies first).
+modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon"
+for m in $modules; do
+    req=yes
+    case $m in virtio_pci_legacy_dev|virtio_pci_modern_dev|virtio_balloon) req=no ;; esac
+    add_module "$m" "$req"
+done
+# Modules built into this kernel (=y) simply have no .ko; write only the
+# ones present, in order.
+: >"$img/lib/modules/fph/order"
+for m in $modules; do
+    [ -f "$img/lib/modules/fph/$m.ko" ] && echo "$m" >>"$img/lib/modules/fph/order"
+done
+
+if [ -n "${FPH_GUEST_KO:-}" ]; then
+    [ -f "$FPH_GUEST_KO" ] || die "FPH_GUEST_KO=$FPH_GUEST_KO does not exist"
+    vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
+    if [ -n "$vm" ] && [ "$vm" != "$KVER" ]; then
+        log "WARNING: $FPH_GUEST_KO vermagic '$vm' != kernel '$KVER' (insmod will fail)"
+    fi
+    cp "$FPH_GUEST_KO" "$img/lib/modules/fph/virtio_fph.ko"
+    log "including $FPH_GUEST_KO as virtio_fph.ko"
+fi
+
+for pair in ${FPH_EXTRA:-}; do
+    s=${pair%%:*} d=${pair#*:}
+    [ -e "$s" ] || die "FPH_EXTRA: $s missing"
+    mkdir -p "$img/$(dirname "$d")"
+    cp -a "$s" "$img/$d"
+done
+
+echo "$KVER" >"$img/etc/fph-kver"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$img/etc/passwd"
+printf 'root:x:0:\n' >"$img/etc/group"
+
+# ---- pack --------------------------------------------------------------------
+mkdir -p "$outdir"
+# Fixed mtimes + sorted names: same inputs give the same archive.
+find "$img" -exec touch -h -d @0 {} + 2>/dev/null || true
+(cd "$img" && find . -print0 | LC_ALL=C sort -z \
+    | cpio --null -o -H newc --owner=0:0 --reproducible --quiet) \
+    | gzip -n -6 >"$tmp/initramfs"
+cp "$vmlinuz" "$tmp/vmlinuz"
+mv -f "$tmp/initramfs" "$outdir/initramfs"
+mv -f "$tmp/vmlinuz" "$outdir/vmlinuz"
+echo "$KVER" >"$outdir/kver"
+log "wrote $outdir/vmlinuz $outdir/initramfs ($(du -h "$outdir/initramfs" | cut -f1)) for $KVER"

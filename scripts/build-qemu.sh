@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build the patched QEMU 10.0 that fph needs, cached outside the checkout.
+#
+#   scripts/build-qemu.sh            build (or reuse) and print the paths
+#
+# Output (stdout, sourceable): QEMU_SRC=... QEMU_BUILD=...
+# Cache: $FPH_CACHE (default /var/cache/fph), keyed by the Debian source
+# version, the patch series and this script; a changed patch rebuilds.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${FPH_CACHE:-/var/cache/fph}
+log() { echo "build-qemu: $*" >&2; }
+
+"$here/scripts/setup-apt.sh"
+mkdir -p "$cache/src"
+pristine=$("$here/scripts/fetch-qemu.sh" "$cache/src")
+version=$(basename "$pristine")
+
+patches=("$here"/patches/qemu/[0-9][0-9][0-9][1-9]-*.patch)
+configure_args=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
+    --enable-modules --without-default-features --enable-kvm --enable-tcg
+    --disable-docs --disable-install-blobs)
+key=$( { echo "$version"; cat "${patches[@]}"; echo "${configure_args[*]}";
+         cat "$0"; } | sha256sum | cut -c1-16)
+top=$cache/build-$version-$key
+targets=(qemu-system-x86_64 accel-qtest-x86_64.so
+    tests/qtest/libqos/libqos.a libqemuutil.a libqom.a libevent-loop-base.a)
+
+if [ -f "$top/.complete" ]; then
+    log "using cached build $top"
+else
+    log "building patched QEMU $version in $top (~5 min)"
+    rm -rf "$top"
+    mkdir -p "$top"
+    cp -a "$pristine" "$top/src"
+    for p in "${patches[@]}"; do
+        log "applying $(basename "$p")"
+        patch -d "$top/src" -p1 --quiet --forward < "$p" >&2
+    done
+    mkdir "$top/build"
+    (cd "$top/build" && ../src/configure "${configure_args[@]}" >configure.log 2>&1) ||
+        { tail -20 "$top/build/configure.log" >&2; exit 1; }
+    ninja -C "$top/build" "${targets[@]}" >"$top/build/ninja.log" 2>&1 ||
+        { grep -E -B2 -A10 'FAILED|error' "$top/build/ninja.log" | head -60 >&2; exit 1; }
+    touch "$top/.complete"
+    # Keep the cache small: older builds of other keys go.
+    find "$cache" -maxdepth 1 -name 'build-*' -type d ! -path "$top" \
+        -exec rm -rf {} + 2>/dev/null || true
+fi
+echo "QEMU_SRC=$top/src"
+echo "QEMU_BUILD=$top/build"

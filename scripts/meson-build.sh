@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# meson-build.sh BUILDDIR: configure (or reconfigure) and build the project
+# against the patched QEMU named in BUILDDIR/qemu.env.
+set -euo pipefail
+build=$1
+# shellcheck source=/dev/null
+. "$build/qemu.env"
+opts=(-Dqemu_src="$QEMU_SRC" -Dqemu_build="$QEMU_BUILD")
+if [ -f "$build/build.ninja" ]; then
+    meson configure "$build" "${opts[@]}" >/dev/null
+else
+    meson setup "$build" "${opts[@]}" >/dev/null
+fi
+ninja -C "$build"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Enable the Debian archives fph needs and install the host packages.
+#  - deb-src trixie: QEMU 10.0 source (apt-get source qemu=...).
+#  - bookworm-backports: meson >= 1.5 for QEMU 10.0, linux 6.12 headers/images.
+# Idempotent; safe to run as root on a fresh Debian 12.
+set -euo pipefail
+
+[ "$(id -u)" = 0 ] || { echo "setup-apt: must run as root (apt-get install)" >&2; exit 1; }
+
+list=/etc/apt/sources.list.d/fph.sources
+want=$(cat <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie trixie-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: trixie-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+)
+stamp=/var/lib/apt/fph-updated
+if [ ! -f "$list" ] || [ "$(cat "$list")" != "$want" ]; then
+    printf '%s\n' "$want" > "$list"
+    rm -f "$stamp"
+fi
+# apt-get update at most once a day (CI reruns stay fast and offline-tolerant).
+if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mtime +0 2>/dev/null)" ]; then
+    apt-get update -q >/dev/null
+    touch "$stamp"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+    build-essential git pkg-config ninja-build dpkg-dev quilt devscripts
+    libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
+    googletest libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+    seabios qemu-system-data ipxe-qemu
+    linux-image-amd64 linux-headers-amd64 busybox-static cpio
+    gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap
+)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# meson >= 1.5 from backports (QEMU 10.0 needs it).
+if ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' meson 2>/dev/null || echo 0)" ge 1.5; then
+    apt-get install -y -q -t bookworm-backports meson >/dev/null
+fi

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Host side of the fph guest's serial command protocol (stdlib only).
+
+The guest's /init (guest-image/init) prints ``FPH-GUEST-READY`` on its serial
+console, then executes each line it receives with ``sh -c`` and frames the
+output as::
+
+    FPH-BEGIN id=<id>
+    ...output...
+    FPH-DONE rc=<rc> id=<id>
+
+Commands are sent as ``@<id> <command>`` so each reply is matched to its
+command even across a reconnect or a migration (the id is chosen here).
+
+Typical use::
+
+    qemu = launch_qemu(qemu_bin, image_dir, sock)          # serial = sock
+    g = Guest(sock, log_path="serial.log")                 # connects
+    g.wait_ready(60)
+    rc, out = g.run("fph-workload meminfo", 30)
+    kv = parse_kv(out, "meminfo")                          # {'memtotal_kib': '...'}
+    g.poweroff(); qemu.wait(30)
+
+The QEMU side is ``-chardev socket,id=ser0,path=SOCK,server=on,wait=on
+-serial chardev:ser0`` (see :func:`serial_args`): QEMU creates the socket and
+waits for this class to connect before it starts the guest, so nothing the
+guest prints is lost.  With ``wait=off`` output printed before the connection
+is dropped by QEMU, so wait_ready() can miss the marker (use ``ping()``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import socket
+import subprocess
+import time
+import uuid
+
+READY = "FPH-GUEST-READY"
+
+
+class GuestError(Exception):
+    """Protocol failure: timeout or the connection closed."""
+
+    def __init__(self, msg: str, output: str = ""):
+        super().__init__(msg)
+        self.output = output
+
+
+class Guest:
+    """Drive the fph guest through its serial console socket."""
+
+    def __init__(self, sock_path: str, connect_timeout: float = 30.0,
+                 log_path: str | None = None, echo: bool = False):
+        self.sock_path = sock_path
+        self.buf = ""          # received, not yet consumed
+        self.transcript = []   # everything received (str chunks)
+        self._log = open(log_path, "a", buffering=1) if log_path else None
+        self._echo = echo
+        self._counter = 0
+        self._tag = uuid.uuid4().hex[:8]
+        self.sock = self._connect(connect_timeout)
+
+    # ------------------------------------------------------------ transport
+    def _connect(self, timeout: float) -> socket.socket:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(self.sock_path)
+                s.setblocking(False)
+                return s
+            except OSError as e:  # not created yet / not listening yet
+                last = e
+                s.close()
+                time.sleep(0.05)
+        raise GuestError(f"cannot connect to {self.sock_path}: {last}")
+
+    def close(self) -> None:
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _recv(self, timeout: float) -> bool:
+        """Read what is available within timeout. False on EOF."""
+        if self.sock is None:
+            return False
+        r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+        if not r:
+            return True
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        text = data.decode("utf-8", "replace").replace("\r", "")
+        self.buf += text
+        self.transcript.append(text)
+        if self._log:
+            self._log.write(text)
+        if self._echo:
+            print(text, end="", flush=True)
+        return True
+
+    def send_line(self, line: str) -> None:
+        data = (line + "\n").encode()
+        while data:
+            try:
+                n = self.sock.send(data)
+                data = data[n:]
+            except BlockingIOError:
+                select.select([], [self.sock], [], 1.0)
+
+    def expect(self, pattern: str | re.Pattern, timeout: float) -> re.Match:
+        """Wait until pattern appears in the received text; consume up to
+        the end of the match and return the match."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GuestError(f"timeout ({timeout:.0f}s) waiting for {rx.pattern!r}",
+                                 self.buf)
+            if not self._recv(min(left, 0.5)):
+                raise GuestError(f"serial connection closed waiting for {rx.pattern!r}",
+                                 self.buf)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.transcript)
+
+    # ------------------------------------------------------------- protocol
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Wait for FPH-GUEST-READY; return the seconds waited."""
+        t0 = time.monotonic()
+        self.expect(re.escape(READY) + r"\n", timeout)
+        return time.monotonic() - t0
+
+    def run(self, cmd: str, timeout: float = 60.0) -> tuple[int, str]:
+        """Run cmd in the guest (sh -c, stdin /dev/null); return (rc, output).
+
+        Output is stdout+stderr with CRs removed, and may contain kernel
+        console messages printed meanwhile.  Raises GuestError on timeout
+        (the command may still be running in the guest).
+        """
+        if "\n" in cmd:
+            raise ValueError("command must be a single line")
+        self._counter += 1
+        cid = f"{self._tag}-{self._counter}"
+        self.send_line(f"@{cid} {cmd}")
+        self.expect(r"FPH-BEGIN id=" + re.escape(cid) + r"\n", timeout)
+        begin = time.monotonic()
+        rx = re.compile(r"FPH-DONE rc=(-?\d+) id=" + re.escape(cid) + r"\n")
+        deadline = begin + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                out = self.buf[:m.start()]
+                self.buf = self.buf[m.end():]
+                return int(m.group(1)), out
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GuestError(f"timeout ({timeout:.0f}s) running {cmd!r}", self.buf)
+            if not self._recv(min(left, 0.5)):
+                raise GuestError(f"serial connection closed running {cmd!r}", self.buf)
+
+    def check(self, cmd: str, timeout: float = 60.0) -> str:
+        """run() that raises GuestError unless rc == 0; returns the output."""
+        rc, out = self.run(cmd, timeout)
+        if rc != 0:
+            raise GuestError(f"{cmd!r} failed rc={rc}:\n{out}", out)
+        return out
+
+    def ping(self, timeout: float = 10.0) -> bool:
+        """True if the guest answers a no-op command."""
+        try:
+            return self.run("true", timeout)[0] == 0
+        except GuestError:
+            return False
+
+    def poweroff(self, timeout: float = 10.0) -> None:
+        """Power the guest off (poweroff -f); no reply is expected."""
+        self._counter += 1
+        self.send_line(f"@{self._tag}-{self._counter} poweroff -f")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._recv(0.2):
+            pass
+
+
+def parse_kv(output: str, prefix: str | None = None) -> dict[str, str]:
+    """Parse the last `prefix key=value ... ok|FAIL` line of fph-workload
+    output into a dict (bare words map to "", e.g. {'ok': ''})."""
+    lines = [l for l in output.splitlines()
+             if prefix is None or l.split(" ", 1)[0] == prefix]
+    if not lines:
+        return {}
+    kv: dict[str, str] = {}
+    for tok in lines[-1].split():
+        k, sep, v = tok.partition("=")
+        kv[k] = v if sep else ""
+    return kv
+
+
+# --------------------------------------------------------------- QEMU helpers
+DEFAULT_QEMU = "/work/dev/qemu/build/qemu-system-x86_64"
+DEFAULT_APPEND = "console=ttyS0 transparent_hugepage=never quiet"
+
+
+def serial_args(sock_path: str, wait: bool = True) -> list[str]:
+    w = "on" if wait else "off"
+    return ["-chardev", f"socket,id=ser0,path={sock_path},server=on,wait={w}",
+            "-serial", "chardev:ser0"]
+
+
+def qemu_args(qemu: str, image_dir: str, sock_path: str, mem: str = "1G",
+              append: str = DEFAULT_APPEND, extra: list[str] | None = None,
+              accel: str = "tcg", smp: int = 1) -> list[str]:
+    """Command line for the fph test guest (TCG, q35, serial on sock_path)."""
+    return [qemu, "-machine", "q35", "-accel", accel, "-m", mem,
+            "-smp", str(smp), "-nodefaults", "-nographic", "-no-user-config",
+            "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+            "-kernel", os.path.join(image_dir, "vmlinuz"),
+            "-initrd", os.path.join(image_dir, "initramfs"),
+            "-append", append,
+            *serial_args(sock_path), *(extra or [])]
+
+
+def launch_qemu(qemu: str, image_dir: str, sock_path: str,
+                stdout=None, **kw) -> subprocess.Popen:
+    """Start QEMU (see qemu_args); the caller then connects a Guest."""
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
+    args = qemu_args(qemu, image_dir, sock_path, **kw)
+    return subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                            stdout=stdout, stderr=subprocess.STDOUT
+                            if stdout is not None else None)
