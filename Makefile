@@ -36,11 +36,12 @@ image: build guest
 	  scripts/build-guest-image.sh $(BUILD)/guest
 
 check: image
-	meson test -C $(BUILD) --print-errorlogs
+	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
+	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.json; exit $$rc
 	$(MAKE) -C guest checkpatch
 
 demo: image
-	tests/e2e/demo.py --build $(BUILD)
+	tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
 
 install: build
 	scripts/install.sh $(BUILD) $(PREFIX)

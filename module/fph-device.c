@@ -27,26 +27,36 @@
 
 #define FPH_QUEUE_SIZE 64
 
-/* Backend for the core: the migration RAM filter hook. */
-static int fph_hook_arm(void *opaque, uint64_t token, uint64_t addr,
-                        uint64_t len)
+/*
+ * Backend for the core: the migration RAM filter hook, in batches (one
+ * acquisition of the migration bitmap lock per request).  FphRamRange and
+ * RamFilterRange have the same layout.
+ */
+QEMU_BUILD_BUG_ON(sizeof(FphRamRange) != sizeof(RamFilterRange));
+QEMU_BUILD_BUG_ON(offsetof(FphRamRange, len) != offsetof(RamFilterRange, len));
+
+static int fph_hook_arm(void *opaque, uint64_t token,
+                        const FphRamRange *ranges, size_t n)
 {
     VirtIOFph *dev = opaque;
 
-    return ram_filter_arm(dev->filter, token, addr, len, NULL);
+    return ram_filter_arm(dev->filter, token,
+                          (const RamFilterRange *)ranges, n, NULL);
 }
 
-static int fph_hook_skip(void *opaque, uint64_t token, uint64_t addr,
-                         uint64_t len, uint64_t *pages_skipped)
+static int fph_hook_skip(void *opaque, uint64_t token,
+                         const FphRamRange *ranges, size_t n,
+                         uint64_t *pages_skipped)
 {
     VirtIOFph *dev = opaque;
 
-    return ram_filter_skip(dev->filter, token, addr, len, pages_skipped, NULL);
+    return ram_filter_skip(dev->filter, token, (const RamFilterRange *)ranges,
+                           n, pages_skipped, NULL);
 }
 
 static const FphHookOps fph_hook_ops = {
-    .arm = fph_hook_arm,
-    .skip = fph_hook_skip,
+    .arm_batch = fph_hook_arm,
+    .skip_batch = fph_hook_skip,
 };
 
 static void fph_set_config_epoch(VirtIOFph *dev, uint32_t epoch)

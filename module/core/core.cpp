@@ -108,8 +108,8 @@ Response Core::complete(const Plan& plan) noexcept
     }
 
     const bool epoch_changed = !epoch_.still_open(plan.generation);
-    const bool backend_stale = std::any_of(plan.work.begin(), plan.work.end(),
-                                           [](const WorkItem& w) { return w.rc == -ESTALE; });
+    const bool backend_stale = std::find(plan.work_rc.begin(), plan.work_rc.end(), -ESTALE)
+                               != plan.work_rc.end();
     const bool stale = epoch_changed || backend_stale;
 
     // A group is done when all its work items succeeded (and took effect).
@@ -125,29 +125,25 @@ Response Core::complete(const Plan& plan) noexcept
         return resp;
     }
 
-    for (const WorkItem& w : plan.work) {
-        bool ok = w.rc == 0;
-        if (plan.kind == Plan::Kind::Candidates) {
-            // Arms from an epoch that is over protect nothing now: drop them.
-            if (ok && !stale) {
-                try {
-                    armed_.insert(w.range);
-                    stats_.pages_armed += w.range.pages();
-                } catch (const std::bad_alloc&) {
-                    // Not remembered as armed, so never confirmable: safe.
-                    note_alloc_failure();
-                    ok = false;
-                }
-            } else {
+    for (std::size_t i = 0; i < plan.work.size(); ++i) {
+        const Range r{plan.work[i].addr, plan.work[i].len};
+        bool ok = plan.work_rc[i] == 0;
+        // Arms from an epoch that is over protect nothing now: drop them.
+        if (plan.kind == Plan::Kind::Candidates && ok && stale) {
+            ok = false;
+        }
+        if (plan.kind == Plan::Kind::Candidates && ok) {
+            try {
+                armed_.insert(r);
+                stats_.pages_armed += r.pages();
+            } catch (const std::bad_alloc&) {
+                // Not remembered as armed, so never confirmable: safe.
+                note_alloc_failure();
                 ok = false;
             }
-        } else if (ok) {
-            // The backend accepted the skip under its token, so it happened
-            // inside the plan's epoch and stands even if that epoch is over.
-            stats_.pages_skipped += w.pages_skipped;
         }
         if (!ok) {
-            group_failed[w.group] = true;
+            group_failed[plan.work_group[i]] = true;
         }
     }
     for (std::size_t g = 0; g < plan.group_sources.size(); ++g) {
@@ -155,6 +151,9 @@ Response Core::complete(const Plan& plan) noexcept
             resp.nr_done += plan.group_sources[g];
         }
     }
+    // The backend accepted these skips under its token, so they happened
+    // inside the plan's epoch and stand even if that epoch is over now.
+    stats_.pages_skipped += plan.pages_skipped;
 
     if (stale) {
         ++stats_.rejected[FPH_REJECT_STALE_EPOCH];

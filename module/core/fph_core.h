@@ -50,6 +50,7 @@ typedef struct FphStats {
                                           * for whole-request rejects) */
 } FphStats;
 
+
 /* A guest-physical range of hintable RAM. */
 typedef struct FphRamRange {
     uint64_t addr;
@@ -65,6 +66,15 @@ typedef struct FphHookOps {
     int (*arm)(void *opaque, uint64_t token, uint64_t addr, uint64_t len);
     int (*skip)(void *opaque, uint64_t token, uint64_t addr, uint64_t len,
                 uint64_t *pages_skipped);
+    /*
+     * Optional batch forms, used instead of the above when set: the whole
+     * plan in one call, so the backend takes its locks once (the QEMU hook
+     * contends with the migration thread).  All or nothing: 0 or -ESTALE.
+     */
+    int (*arm_batch)(void *opaque, uint64_t token, const FphRamRange *ranges,
+                     size_t n);
+    int (*skip_batch)(void *opaque, uint64_t token, const FphRamRange *ranges,
+                      size_t n, uint64_t *pages_skipped);
 } FphHookOps;
 
 typedef struct FphCore FphCore;

@@ -17,14 +17,6 @@ namespace fph {
 // Result code of a work item that was never executed.
 inline constexpr int kNotRun = -ECANCELED;
 
-struct WorkItem {
-    Range range;
-    // Index into Plan::group_sources: the merged input ranges this came from.
-    std::uint32_t group = 0;
-    int rc = kNotRun;
-    std::uint64_t pages_skipped = 0;
-};
-
 using RejectCounts = std::array<std::uint32_t, FPH_REJECT__MAX>;
 
 struct Plan {
@@ -42,7 +34,15 @@ struct Plan {
     // Number of input ranges merged into each group.  An input range counts
     // as done when every work item of its group succeeded.
     std::vector<std::uint32_t> group_sources;
-    std::vector<WorkItem> work;
+
+    // Work items as parallel arrays: `work` is contiguous FphRamRange so the
+    // batch hooks get it as is, and all storage exists before execute(),
+    // which therefore never allocates.
+    std::vector<FphRamRange> work;
+    std::vector<std::uint32_t> work_group;
+    std::vector<int> work_rc;
+    // Pages the backend reported skipped by successful skips.
+    std::uint64_t pages_skipped = 0;
 
     static Plan rejected(std::uint16_t status) noexcept
     {
@@ -51,10 +51,19 @@ struct Plan {
         return p;
     }
 
-    // Runs arm (Candidates) or skip (Confirm) per work item, recording each
-    // result.  Stops at the first -ESTALE: the backend epoch is over and it
-    // would refuse the rest too.  Touches nothing but *this.
+    // May throw std::bad_alloc.
+    void add_work(const Range& r, std::uint32_t group);
+    std::uint64_t work_pages() const noexcept;
+
+    // Runs arm (Candidates) or skip (Confirm) on the work: one batch call if
+    // the backend has one, else one call per item, stopping at the first
+    // -ESTALE (the backend epoch is over; it would refuse the rest too).
+    // Touches nothing but *this.
     void execute(const FphHookOps* ops, void* opaque) noexcept;
+
+private:
+    void execute_each(const FphHookOps& ops, void* opaque) noexcept;
+    void execute_batch(const FphHookOps& ops, void* opaque) noexcept;
 };
 
 }  // namespace fph

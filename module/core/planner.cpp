@@ -51,9 +51,8 @@ Plan plan_candidates(const RequestView& req, const IntervalSet& ram)
     plan.kind = Plan::Kind::Candidates;
     const auto groups = group_ranges(valid_ranges(req, ram, plan));
     plan.group_sources.reserve(groups.size());
-    plan.work.reserve(groups.size());
     for (const RangeGroup& g : groups) {
-        plan.work.push_back(WorkItem{g.span, static_cast<std::uint32_t>(plan.group_sources.size())});
+        plan.add_work(g.span, static_cast<std::uint32_t>(plan.group_sources.size()));
         plan.group_sources.push_back(g.sources);
     }
     return plan;
@@ -81,7 +80,7 @@ Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const Interval
     for (const RangeGroup& g : groups) {
         const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
         armed.for_each_intersection(g.span, [&](const Range& piece) {
-            plan.work.push_back(WorkItem{piece, index});
+            plan.add_work(piece, index);
         });
         plan.group_sources.push_back(g.sources);
     }

@@ -112,6 +112,34 @@ void run(FphCore* core, Oracle& oracle, const std::uint8_t* data, std::size_t si
     }
 }
 
+// A copy of a request with another type/epoch and, optionally, every range
+// widened by a page on each side so confirms only partly overlap what was
+// armed.  Only touches fields the input is long enough to have.
+std::vector<std::uint8_t> variant(const std::uint8_t* data, std::size_t size, std::uint16_t type,
+                                  std::uint32_t epoch, bool widen)
+{
+    std::vector<std::uint8_t> v(data, data + size);
+    auto put = [&v](std::size_t off, std::uint64_t val, int n) {
+        for (int i = 0; i < n && off + i < v.size(); ++i) {
+            v[off + i] = static_cast<std::uint8_t>(val >> (8 * i));
+        }
+    };
+    auto get = [&v](std::size_t off) {
+        std::uint64_t val = 0;
+        for (int i = 0; i < 8; ++i) val |= std::uint64_t{v[off + i]} << (8 * i);
+        return val;
+    };
+    if (size >= 2 && v[1] == 0 && (v[0] == 1 || v[0] == 2)) put(0, type, 2);  // keep bad types bad
+    put(4, epoch, 4);
+    if (widen) {
+        for (std::size_t off = sizeof(virtio_fph_req); off + 16 <= v.size(); off += 16) {
+            put(off, get(off) - kPage, 8);
+            put(off + 8, get(off + 8) + 2 * kPage, 8);
+        }
+    }
+    return v;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -120,24 +148,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fph_core_set_ram(core, kRam, sizeof(kRam) / sizeof(kRam[0]));
     Oracle oracle;
     oracle.token = 0x5eed;
-    fph_core_epoch_begin(core, oracle.token);  // epoch 1, as in the corpus
+    const std::uint32_t e1 = fph_core_epoch_begin(core, oracle.token);  // 1, as in the corpus
 
-    // As sent; then with the type flipped, so the ranges a CANDIDATES input
-    // armed are confirmed (and vice versa).
+    // As sent, then as both phases over the same ranges (the CANDIDATES pass
+    // arms what the CONFIRM passes may skip), then a CONFIRM of widened ranges.
     run(core, oracle, data, size);
-    std::vector<std::uint8_t> flipped(data, data + size);
-    if (size >= 2 && flipped[1] == 0 && (flipped[0] == 1 || flipped[0] == 2)) {
-        flipped[0] ^= 3;
-    }
-    run(core, oracle, flipped.data(), flipped.size());
-    run(core, oracle, data, size);
+    auto cand = variant(data, size, VIRTIO_FPH_REQ_CANDIDATES, e1, false);
+    auto conf = variant(data, size, VIRTIO_FPH_REQ_CONFIRM, e1, false);
+    auto wide = variant(data, size, VIRTIO_FPH_REQ_CONFIRM, e1, true);
+    run(core, oracle, cand.data(), cand.size());
+    run(core, oracle, conf.data(), conf.size());
+    run(core, oracle, wide.data(), wide.size());
 
-    // A new epoch forgets every arm: the oracle does too, so any skip of the
-    // old ranges now aborts.
+    // A new epoch forgets every arm, and so does the oracle: confirming the
+    // same ranges, now tagged with the new epoch, must skip nothing.
     oracle.token = 0x5eee;
     oracle.armed.clear();
-    fph_core_epoch_begin(core, oracle.token);
-    run(core, oracle, flipped.data(), flipped.size());
+    const std::uint32_t e2 = fph_core_epoch_begin(core, oracle.token);
+    conf = variant(data, size, VIRTIO_FPH_REQ_CONFIRM, e2, false);
+    run(core, oracle, conf.data(), conf.size());
+    run(core, oracle, data, size);  // stale if it was tagged e1
     fph_core_free(core);
     return 0;
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Print how many test cases each suite ran, from Meson's testlog.json.
+
+GoogleTest binaries report "[  PASSED  ] N tests", TAP (qtest) "ok N ...",
+the end-to-end and simulation runners "N passed, N failed".  The last line
+is the total, in the plain "N passed, N failed" form CI reads.
+"""
+import json
+import re
+import sys
+
+log = sys.argv[1]
+total_pass = total_fail = 0
+for line in open(log):
+    t = json.loads(line)
+    out = t.get("stdout") or ""
+    passed = failed = 0
+    m = re.search(r"\[  PASSED  \] (\d+) tests?", out)
+    if m:
+        passed = int(m.group(1))
+        f = re.search(r"\[  FAILED  \] (\d+) tests?, listed below", out)
+        failed = int(f.group(1)) if f else 0
+    elif re.search(r"^(not )?ok \d+", out, re.M):
+        passed = len(re.findall(r"^ok \d+", out, re.M))
+        failed = len(re.findall(r"^not ok \d+", out, re.M))
+    else:
+        m = re.findall(r"^(\d+) passed, (\d+) failed", out, re.M)
+        if m:
+            passed, failed = map(int, m[-1])
+    if t["result"] != "OK" and failed == 0:
+        failed = 1
+    total_pass += passed
+    total_fail += failed
+    print(f"  {t['name']:<28} {t['result']:<8} {passed:>6} passed "
+          f"{failed:>4} failed")
+print(f"{total_pass} passed, {total_fail} failed")

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// fph-sim: deterministic simulation of fph hinting during precopy migration.
+//
+//   fph-sim [check] [--seeds N]        correct protocol, both models (default 2000 seeds each)
+//   fph-sim --seeds N [--time-budget S] [--model M] [--variant V] [--first-seed S]
+//                                      long mode
+//   fph-sim --seed N --trace [--model M] [--variant V]
+//                                      replay one interleaving step by step
+//   fph-sim variants [--seeds N]       every variant under both models
+//   fph-sim --scale [--max-gib G]      hint cost for 1 GiB .. 1 TiB guests
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "report.hpp"
+#include "runner.hpp"
+#include "scale.hpp"
+#include "simulation.hpp"
+
+using namespace fph_sim;
+
+namespace {
+
+struct Args {
+    std::string mode = "check";
+    std::optional<std::uint64_t> seeds;
+    std::optional<std::uint64_t> seed;
+    std::uint64_t first_seed = 0;
+    std::optional<std::chrono::seconds> budget;
+    std::vector<Accel> models{Accel::Tcg, Accel::Kvm};
+    Variant variant = Variant::Correct;
+    bool trace = false;
+    std::uint64_t max_gib = 1024;
+    unsigned threads = 0;
+};
+
+[[noreturn]] void usage(const char* why)
+{
+    std::cerr << "fph-sim: " << why << "\n"
+              << "usage: fph-sim [check|variants] [--seeds N] [--first-seed S] [--time-budget SECONDS]\n"
+              << "               [--model tcg|kvm|both] [--variant NAME] [--threads T]\n"
+              << "       fph-sim --seed N [--model tcg|kvm] [--variant NAME] --trace\n"
+              << "       fph-sim --scale [--max-gib G]\n"
+              << "variants:";
+    for (Variant v : kAllVariants) {
+        std::cerr << " " << variant_name(v);
+    }
+    std::cerr << "\n";
+    std::exit(2);
+}
+
+std::uint64_t number(const char* s)
+{
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s, &end, 0);
+    if (!*s || *end) {
+        usage("bad number");
+    }
+    return v;
+}
+
+Args parse(int argc, char** argv)
+{
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) {
+                usage("missing value");
+            }
+            return argv[++i];
+        };
+        if (arg == "check" || arg == "variants") {
+            a.mode = arg;
+        } else if (arg == "--scale") {
+            a.mode = "scale";
+        } else if (arg == "--seeds") {
+            a.seeds = number(value());
+            if (a.mode == "check") {
+                a.mode = "long";
+            }
+        } else if (arg == "--seed") {
+            a.seed = number(value());
+            a.mode = "replay";
+        } else if (arg == "--first-seed") {
+            a.first_seed = number(value());
+        } else if (arg == "--time-budget") {
+            a.budget = std::chrono::seconds(number(value()));
+        } else if (arg == "--threads") {
+            a.threads = static_cast<unsigned>(number(value()));
+        } else if (arg == "--max-gib") {
+            a.max_gib = number(value());
+        } else if (arg == "--trace") {
+            a.trace = true;
+        } else if (arg == "--model") {
+            const std::string_view m = value();
+            if (m == "tcg") {
+                a.models = {Accel::Tcg};
+            } else if (m == "kvm") {
+                a.models = {Accel::Kvm};
+            } else if (m == "both") {
+                a.models = {Accel::Tcg, Accel::Kvm};
+            } else {
+                usage("unknown model");
+            }
+        } else if (arg == "--variant") {
+            const std::string_view name = value();
+            bool found = false;
+            for (Variant v : kAllVariants) {
+                if (variant_name(v) == name) {
+                    a.variant = v;
+                    found = true;
+                }
+            }
+            if (!found) {
+                usage("unknown variant");
+            }
+        } else {
+            usage("unknown argument");
+        }
+    }
+    return a;
+}
+
+// Check and long mode: the correct protocol must pass every seed, hints
+// must actually skip pages, and some seeds must hit stale refusals.
+int run_checked(const Args& a, std::uint64_t default_seeds)
+{
+    bool ok = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (Accel m : a.models) {
+        BatchOptions opt;
+        opt.accel = m;
+        opt.variant = a.variant;
+        opt.first_seed = a.first_seed;
+        opt.seeds = a.seeds.value_or(default_seeds);
+        opt.threads = a.threads;
+        opt.time_budget = a.budget;
+        const BatchSummary s = run_batch(opt);
+        print_summary(std::cout, opt, s);
+        if (a.variant == Variant::Correct) {
+            if (s.failures) {
+                std::cout << "FAIL: the correct protocol lost writes\n";
+                ok = false;
+            }
+            if (s.pages_skipped == 0) {
+                std::cout << "FAIL: no page was ever skipped (vacuous)\n";
+                ok = false;
+            }
+            if (s.stale_refusals == 0) {
+                std::cout << "FAIL: no stale hint was ever refused\n";
+                ok = false;
+            }
+        }
+        std::cout.flush();
+    }
+    std::cout << "total " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+              << " s\n";
+    return ok ? 0 : 1;
+}
+
+int run_variants(const Args& a)
+{
+    for (Variant v : kAllVariants) {
+        for (Accel m : a.models) {
+            BatchOptions opt;
+            opt.accel = m;
+            opt.variant = v;
+            opt.first_seed = a.first_seed;
+            opt.seeds = a.seeds.value_or(1000);
+            opt.threads = a.threads;
+            print_summary(std::cout, opt, run_batch(opt));
+            std::cout.flush();
+        }
+    }
+    return 0;
+}
+
+int run_replay(const Args& a)
+{
+    const RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant};
+    const RunResult r = run_one(spec, a.trace ? &std::cout : nullptr);
+    std::cout << "seed " << spec.seed << " " << accel_name(spec.accel) << " " << variant_name(spec.variant) << ": "
+              << (r.verdict.safe() ? "PASS" : "FAIL") << ", " << r.pages_skipped << " skipped, "
+              << r.stale_refusals << " stale refusals, " << r.pages_sent << " sent (" << r.pages_sent_final
+              << " in stop-and-copy), " << r.steps << " steps\n";
+    if (!r.verdict.safe()) {
+        print_failure(std::cout, r);
+    }
+    return r.verdict.safe() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const Args a = parse(argc, argv);
+    try {
+        if (a.mode == "replay") {
+            return run_replay(a);
+        }
+        if (a.mode == "scale") {
+            print_scale(std::cout, run_scale(a.max_gib << 30));
+            return 0;
+        }
+        if (a.mode == "variants") {
+            return run_variants(a);
+        }
+        return run_checked(a, 2000);
+    } catch (const std::exception& e) {
+        std::cerr << "fph-sim: " << e.what() << "\n";
+        return 1;
+    }
+}

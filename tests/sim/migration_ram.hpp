@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// QEMU's RAM migration state for one RAMBlock (migration/ram.c): the
+// migration bitmap (bmap), clear_bmap with clear_bmap_shift, the page
+// sender, and the two filter operations of the hook patch
+// (patches/qemu/0005, ram_filter_arm_range / ram_filter_skip_range),
+// mirrored line by line.  The destination is the content as last sent.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dirty_log.hpp"
+#include "guest_memory.hpp"
+#include "trace.hpp"
+#include "types.hpp"
+
+namespace fph_sim {
+
+class MigrationRam {
+public:
+    MigrationRam(GuestMemory& mem, DirtyLog& log, unsigned clear_bmap_shift, const Trace& trace);
+
+    // ram_list_init_bitmaps(): every page is to be sent.
+    void init_bitmaps();
+    // The dirty-log half of migration_bitmap_sync(): GET, test-and-clear
+    // dirty memory into bmap, and postpone the KVM clear of every chunk to
+    // just before its first page is sent (clear_bmap_set over the block).
+    void bitmap_sync();
+
+    // ram_find_and_save_block() for up to @budget pages from the cursor.
+    // Returns pages sent; *@wrapped is set when the pass reached the end.
+    Pfn send_pages(Pfn budget, bool* wrapped);
+    // Final round: everything left in bmap.
+    Pfn send_all();
+
+    // Hook patch: both return the number of pages reported in *pages.
+    void arm_range(Pfn start, Pfn n, std::uint64_t* pages);
+    void skip_range(Pfn start, Pfn n, std::uint64_t* pages);
+    // qemu_guest_free_page_hint(): clear chunks + clear bmap in one step.
+    void upstream_free_page_hint(Pfn start, Pfn n, std::uint64_t* pages);
+
+    Pfn pages() const { return bmap_.size(); }
+    std::uint64_t dest(Pfn pfn) const { return dest_[pfn]; }
+    std::uint64_t pages_sent() const { return pages_sent_; }
+    Pfn dirty_pages() const { return dirty_pages_; }
+
+private:
+    // migration_clear_memory_region_dirty_bitmap(): clear @page's chunk once.
+    void clear_chunk_of(Pfn page);
+    void clear_chunks_range(Pfn start, Pfn n);
+    void send_page(Pfn pfn);
+
+    GuestMemory& mem_;
+    DirtyLog& log_;
+    unsigned shift_;
+    const Trace& trace_;
+    std::vector<std::uint8_t> bmap_;
+    std::vector<std::uint8_t> clear_bmap_;  // one bit per 2^shift pages
+    std::vector<std::uint64_t> dest_;       // fresh destination: zero
+    Pfn cursor_ = 0;
+    Pfn dirty_pages_ = 0;                   // rs->migration_dirty_pages
+    std::uint64_t pages_sent_ = 0;
+};
+
+}  // namespace fph_sim

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "scale.hpp"
+
+#include <bit>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <stdexcept>
+
+#include "fph_core.h"
+#include "rng.hpp"
+#include "types.hpp"
+#include "wire.hpp"
+
+namespace fph_sim {
+
+namespace {
+
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+constexpr unsigned kClearBmapShift = 18;  // QEMU's default clear-bitmap-shift
+
+using Clock = std::chrono::steady_clock;
+
+// The hook patch's arm/skip on a dense bmap + clear_bmap (KVM: the dirty
+// memory bitmap is empty between syncs, so arm is the chunk clears).
+class DenseBackend {
+public:
+    explicit DenseBackend(Pfn pages)
+        : bmap_((pages + 63) / 64, ~std::uint64_t{0}), clear_bmap_((pages >> kClearBmapShift) + 1, 1)
+    {
+    }
+
+    static const FphHookOps* ops()
+    {
+        static constexpr FphHookOps kOps{
+            [](void* o, std::uint64_t, std::uint64_t addr, std::uint64_t len) {
+                static_cast<DenseBackend*>(o)->arm(addr >> kPageShift, len >> kPageShift);
+                return 0;
+            },
+            [](void* o, std::uint64_t, std::uint64_t addr, std::uint64_t len, std::uint64_t* pages) {
+                *pages = static_cast<DenseBackend*>(o)->skip(addr >> kPageShift, len >> kPageShift);
+                return 0;
+            },
+        };
+        return &kOps;
+    }
+
+    std::uint64_t kvm_clears() const { return kvm_clears_; }
+
+private:
+    void arm(Pfn start, Pfn n)
+    {
+        for (Pfn c = start >> kClearBmapShift; c <= (start + n - 1) >> kClearBmapShift; ++c) {
+            if (clear_bmap_[c]) {
+                clear_bmap_[c] = 0;
+                ++kvm_clears_;
+            }
+        }
+    }
+
+    // bitmap_count_one_with_offset() + bitmap_clear(), word at a time.
+    std::uint64_t skip(Pfn start, Pfn n)
+    {
+        std::uint64_t cleared = 0;
+        Pfn p = start;
+        const Pfn end = start + n;
+        while (p < end) {
+            const unsigned bit = p % 64;
+            const Pfn take = std::min<Pfn>(64 - bit, end - p);
+            const std::uint64_t mask = (take == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << take) - 1)) << bit;
+            std::uint64_t& w = bmap_[p / 64];
+            cleared += static_cast<std::uint64_t>(std::popcount(w & mask));
+            w &= ~mask;
+            p += take;
+        }
+        return cleared;
+    }
+
+    std::vector<std::uint64_t> bmap_;
+    std::vector<std::uint8_t> clear_bmap_;
+    std::uint64_t kvm_clears_ = 0;
+};
+
+struct Layout {
+    const char* name;
+    unsigned used_min, used_max;  // used extents: 2^k pages, k uniform in [min, max]
+    unsigned free_min, free_max;  // free extents likewise
+    std::uint64_t max_guest;      // larger guests are left out (memory)
+};
+
+constexpr Layout kLayouts[] = {
+    {"mostly-free", 0, 9, 4, 14, std::uint64_t{1} << 40},
+    {"mixed-50%", 0, 10, 0, 10, std::uint64_t{1} << 40},
+    {"every-other-page", 0, 0, 0, 0, 16 * kGiB},
+};
+
+// The guest's free memory as sorted extents (what one driver pass finds).
+std::vector<PageRange> free_extents(const Layout& l, Pfn pages, Rng& rng)
+{
+    std::vector<PageRange> out;
+    Pfn p = 0;
+    while (p < pages) {
+        p += Pfn{1} << rng.between(l.used_min, l.used_max);
+        const Pfn n = std::min<Pfn>(Pfn{1} << rng.between(l.free_min, l.free_max), pages > p ? pages - p : 0);
+        if (n) {
+            out.push_back({p, n});
+        }
+        p += n;
+    }
+    return out;
+}
+
+// One request through the core exactly as fph-device.c runs it.
+void request(FphCore* core, DenseBackend& be, std::uint16_t type, std::uint32_t epoch,
+             std::span<const PageRange> ranges, ScaleRow& row)
+{
+    const std::vector<std::uint8_t> bytes = encode_request(type, epoch, ranges);
+    virtio_fph_resp resp;
+    const auto t0 = Clock::now();
+    FphPlan* plan = fph_core_parse(core, bytes.data(), bytes.size());
+    const auto t1 = Clock::now();
+    fph_plan_execute(plan, DenseBackend::ops(), &be);
+    const auto t2 = Clock::now();
+    fph_core_complete(core, plan, &resp);
+    const auto t3 = Clock::now();
+    const Answer a = decode_response(resp);
+    if (a.status != VIRTIO_FPH_S_OK || a.nr_done != ranges.size()) {
+        throw std::runtime_error("scale: request not fully applied");
+    }
+    row.core_ms += std::chrono::duration<double, std::milli>((t1 - t0) + (t3 - t2)).count();
+    row.backend_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+    row.messages += 1;
+    row.wire_bytes += bytes.size() + sizeof(virtio_fph_resp);
+}
+
+ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max_ranges)
+{
+    Rng rng(guest_bytes ^ max_ranges);
+    const Pfn pages = guest_bytes >> kPageShift;
+    const std::vector<PageRange> extents = free_extents(l, pages, rng);
+
+    ScaleRow row;
+    row.layout = l.name;
+    row.guest_bytes = guest_bytes;
+    row.max_ranges = max_ranges;
+    row.free_ranges = extents.size();
+    for (const PageRange& r : extents) {
+        row.free_pages += r.count;
+    }
+
+    DenseBackend be(pages);
+    FphCore* core = fph_core_new(max_ranges);
+    const FphRamRange ram{0, guest_bytes};
+    fph_core_set_ram(core, &ram, 1);
+    const std::uint32_t epoch = fph_core_epoch_begin(core, 1);
+    // No guest churn here: phase 2 confirms every candidate.
+    for (std::size_t i = 0; i < extents.size(); i += max_ranges) {
+        const std::span<const PageRange> batch{extents.data() + i, std::min<std::size_t>(max_ranges, extents.size() - i)};
+        request(core, be, VIRTIO_FPH_REQ_CANDIDATES, epoch, batch, row);
+        request(core, be, VIRTIO_FPH_REQ_CONFIRM, epoch, batch, row);
+    }
+    FphStats st;
+    fph_core_get_stats(core, &st);
+    row.pages_skipped = st.pages_skipped;
+    row.kvm_clears = be.kvm_clears();
+    fph_core_epoch_end(core);
+    fph_core_free(core);
+    if (row.pages_skipped != row.free_pages) {
+        throw std::runtime_error("scale: skipped pages differ from free pages");
+    }
+    return row;
+}
+
+std::string human(std::uint64_t bytes)
+{
+    char buf[32];
+    if (bytes >= std::uint64_t{1} << 40) {
+        std::snprintf(buf, sizeof buf, "%.1f TiB", static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 40));
+    } else if (bytes >= kGiB) {
+        std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / static_cast<double>(kGiB));
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(1 << 20));
+    }
+    return buf;
+}
+
+}  // namespace
+
+std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes)
+{
+    std::vector<ScaleRow> rows;
+    for (const Layout& l : kLayouts) {
+        for (const std::uint32_t max_ranges : {512u, 65536u}) {
+            for (std::uint64_t g = kGiB; g <= max_guest_bytes && g <= l.max_guest; g *= 4) {
+                rows.push_back(run_epoch(l, g, max_ranges));
+            }
+        }
+    }
+    return rows;
+}
+
+void print_scale(std::ostream& out, const std::vector<ScaleRow>& rows)
+{
+    char line[256];
+    std::snprintf(line, sizeof line, "%-17s %9s %6s %9s %10s %9s %10s %9s %9s %9s %7s\n", "layout", "guest",
+                  "max_r", "free", "ranges", "messages", "wire", "kvm_clr", "core_ms", "hook_ms", "ns/rng");
+    out << line;
+    for (const ScaleRow& r : rows) {
+        const double ns_per_range =
+            r.free_ranges ? (r.core_ms + r.backend_ms) * 1e6 / static_cast<double>(2 * r.free_ranges) : 0;
+        std::snprintf(line, sizeof line,
+                      "%-17s %9s %6" PRIu32 " %9s %10" PRIu64 " %9" PRIu64 " %10s %9" PRIu64
+                      " %9.1f %9.1f %7.0f\n",
+                      r.layout.c_str(), human(r.guest_bytes).c_str(), r.max_ranges,
+                      human(r.free_pages * kPageSize).c_str(), r.free_ranges, r.messages,
+                      human(r.wire_bytes).c_str(), r.kvm_clears, r.core_ms, r.backend_ms, ns_per_range);
+        out << line;
+    }
+}
+
+}  // namespace fph_sim

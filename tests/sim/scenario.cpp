@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "scenario.hpp"
+
+namespace fph_sim {
+
+namespace {
+
+void apply_variant(Variant v, Scenario& s)
+{
+    switch (v) {
+    case Variant::Correct:
+        break;
+    case Variant::FusedNoConfirm:
+        s.hook_flags.fused_arm_skip = true;
+        s.driver_flags.send_confirm = false;
+        break;
+    case Variant::ArmSkipNoConfirm:
+        s.driver_flags.recheck_after_arm = false;
+        break;
+    case Variant::ConfirmBeforeArm:
+        s.driver_flags.check_before_arm = true;
+        break;
+    case Variant::ApplyAfterSync:
+        s.hook_flags.ignore_epoch_gate = true;
+        s.delay_apply_across_sync = true;
+        break;
+    case Variant::SkipWithoutArm:
+        s.hook_flags.arm_is_noop = true;
+        break;
+    case Variant::NoHints:
+        s.driver_flags.enabled = false;
+        break;
+    }
+}
+
+}  // namespace
+
+Scenario make_scenario(const RunSpec& spec, Rng& rng)
+{
+    Scenario s{};
+    s.pages = Pfn{1024} << rng.below(3);
+    s.clear_bmap_shift = static_cast<unsigned>(rng.between(6, 8));
+    s.max_ranges = static_cast<std::uint32_t>(rng.chance(1, 8) ? rng.between(64, 512) : rng.between(1, 16));
+    s.driver.scan_steps = static_cast<unsigned>(rng.between(4, 96));
+    s.driver.epoch_poll = static_cast<unsigned>(rng.between(1, 8));
+    s.driver.min_order = rng.chance(1, 8) ? static_cast<unsigned>(rng.between(1, 3)) : 0;
+    s.populate_percent = static_cast<unsigned>(rng.between(30, 70));
+    s.iterative_syncs = static_cast<unsigned>(rng.between(2, 5));
+    s.send_budget = rng.between(1, 32);
+    s.sync_odds = rng.between(40, 400);
+    s.w_guest = static_cast<unsigned>(rng.between(10, 60));
+    s.w_driver = static_cast<unsigned>(rng.between(10, 40));
+    s.w_device = static_cast<unsigned>(rng.between(3, 20));
+    s.w_migration = static_cast<unsigned>(rng.between(2, 12));
+    apply_variant(spec.variant, s);
+    return s;
+}
+
+}  // namespace fph_sim

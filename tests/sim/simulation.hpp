@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One migration, start to finish, under one seed: setup sync, bulk and
+// iterative rounds with guest, driver, device and migration-thread steps
+// interleaved by the seeded PRNG, then stop-and-copy and the oracle.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+
+#include "oracle.hpp"
+#include "scenario.hpp"
+
+namespace fph_sim {
+
+struct RunResult {
+    RunSpec spec;
+    OracleVerdict verdict;
+    Pfn pages = 0;
+    std::uint64_t steps = 0;
+    std::uint64_t syncs = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t pages_skipped = 0;    // removed from bmap by hints
+    std::uint64_t stale_refusals = 0;   // requests the core answered STALE
+    std::uint64_t hook_refusals = 0;    // arm/skip refused -ESTALE by the hook
+    std::uint64_t pages_sent = 0;       // all rounds
+    std::uint64_t pages_sent_final = 0; // during stop-and-copy (downtime)
+};
+
+// @trace: null for a silent run, else a step-by-step human-readable log.
+RunResult run_one(const RunSpec& spec, std::ostream* trace = nullptr);
+
+}  // namespace fph_sim

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Vocabulary shared by every part of the simulator.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "fph/virtio_fph.h"
+
+namespace fph_sim {
+
+// Guest page frame number, in VIRTIO_FPH_PAGE_SIZE units.
+using Pfn = std::uint64_t;
+
+inline constexpr std::uint64_t kPageSize = VIRTIO_FPH_PAGE_SIZE;
+inline constexpr unsigned kPageShift = VIRTIO_FPH_PAGE_SHIFT;
+
+// How writes reach the migration bitmap (design/correctness.md, "dirty log").
+enum class Accel {
+    Tcg,  // DIRTY_MEMORY_MIGRATION bit set on every write, test-and-cleared at sync
+    Kvm,  // manual dirty-log protection: one KVM bit per page, explicit clear
+};
+
+// The protocol under test.  Everything but Correct is a deliberately broken
+// (or disabled) variant; each is built from a driver flag and a hook flag,
+// never by changing the core.
+enum class Variant {
+    Correct,
+    FusedNoConfirm,    // (1) upstream qemu_guest_free_page_hint() at apply time, no confirm
+    ArmSkipNoConfirm,  // (2) candidates armed, then skipped as they were collected
+    ConfirmBeforeArm,  // (3) still-free re-check done before the arm
+    ApplyAfterSync,    // (4) hook ignores the epoch gate, device applies across a sync
+    SkipWithoutArm,    // (5) arm is a no-op, skip still happens
+    NoHints,           // baseline: driver disabled
+};
+
+inline constexpr Variant kAllVariants[] = {
+    Variant::Correct,        Variant::FusedNoConfirm, Variant::ArmSkipNoConfirm,
+    Variant::ConfirmBeforeArm, Variant::ApplyAfterSync, Variant::SkipWithoutArm,
+    Variant::NoHints,
+};
+
+constexpr std::string_view accel_name(Accel a)
+{
+    return a == Accel::Tcg ? "tcg" : "kvm";
+}
+
+constexpr std::string_view variant_name(Variant v)
+{
+    switch (v) {
+    case Variant::Correct: return "correct";
+    case Variant::FusedNoConfirm: return "fused-no-confirm";
+    case Variant::ArmSkipNoConfirm: return "arm-skip-no-confirm";
+    case Variant::ConfirmBeforeArm: return "confirm-before-arm";
+    case Variant::ApplyAfterSync: return "apply-after-sync";
+    case Variant::SkipWithoutArm: return "skip-without-arm";
+    case Variant::NoHints: return "no-hints";
+    }
+    return "?";
+}
+
+}  // namespace fph_sim
