@@ -9,7 +9,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 SHELL := /bin/bash
 
-.PHONY: all deps qemu build guest image check demo install clean checkpatch
+.PHONY: all deps qemu build guest image check demo install clean checkpatch lint
 
 all: build
 
@@ -38,7 +38,7 @@ image: build guest
 check: image
 	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
 	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.json; exit $$rc
-	$(MAKE) -C guest checkpatch
+	scripts/lint.sh $(BUILD)
 
 demo: image
 	tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
@@ -46,8 +46,8 @@ demo: image
 install: build
 	scripts/install.sh $(BUILD) $(PREFIX)
 
-checkpatch:
-	$(MAKE) -C guest checkpatch
+checkpatch lint: $(BUILD)/qemu.env
+	scripts/lint.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -184,6 +184,10 @@ static void fph_class_init(ObjectClass *oc, void *data)
                               NULL, NULL);
     object_class_property_set_description(oc, "max-ranges",
         "ranges the guest may send per request (1-65536, default 512)");
+    object_class_property_add(oc, "stats", "FphStatsInfo",
+                              fph_qmp_get_stats_prop, NULL, NULL, NULL);
+    object_class_property_set_description(oc, "stats",
+        "the statistics query-fph-stats returns (read-only)");
     object_class_property_add_bool(oc, "plug", fph_get_plug, fph_set_plug);
     object_class_property_set_description(oc, "plug",
         "plug a virtio-fph-pci device (default on; off with an explicit "

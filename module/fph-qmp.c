@@ -10,6 +10,8 @@
 #include "qapi/qmp-registry.h"
 #include "fph-qapi-commands.h"
 #include "fph-qapi-init-commands.h"
+#include "fph-qapi-visit.h"
+#include "qapi/visitor.h"
 #include "fph.h"
 
 FphStatsInfo *qmp_query_fph_stats(Error **errp)
@@ -50,5 +52,20 @@ void fph_qmp_register(void)
 
     if (!monitor_register_qmp_commands(fph_qmp_init_marshal, &err)) {
         error_report_err(err);
+    }
+}
+
+/*
+ * The same statistics as a read-only QOM property of the object, so that
+ * HMP users get them too: modules cannot add HMP commands ("info fph"), but
+ * "qom-get /objects/<id> stats" works in HMP and QMP alike.
+ */
+void fph_qmp_get_stats_prop(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    g_autoptr(FphStatsInfo) info = qmp_query_fph_stats(errp);
+
+    if (info) {
+        visit_type_FphStatsInfo(v, name, &info, errp);
     }
 }

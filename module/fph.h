@@ -59,5 +59,7 @@ GArray *fph_ram_map_collect(void);
 
 /* fph-qmp.c */
 void fph_qmp_register(void);
+void fph_qmp_get_stats_prop(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp);
 
 #endif

@@ -2,7 +2,10 @@
 #include "core.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
 #include <new>
+#include <vector>
 
 #include "byte_order.hpp"
 #include "planner.hpp"
@@ -98,6 +101,19 @@ Plan Core::parse(std::span<const std::uint8_t> bytes)
     return plan;
 }
 
+bool Core::remember_armed(const Range& r) noexcept
+{
+    try {
+        armed_.insert(r);
+    } catch (const std::bad_alloc&) {
+        // Not remembered as armed, so never confirmable: safe.
+        note_alloc_failure();
+        return false;
+    }
+    stats_.pages_armed += r.pages();
+    return true;
+}
+
 Response Core::complete(const Plan& plan) noexcept
 {
     Response resp;
@@ -128,19 +144,9 @@ Response Core::complete(const Plan& plan) noexcept
     for (std::size_t i = 0; i < plan.work.size(); ++i) {
         const Range r{plan.work[i].addr, plan.work[i].len};
         bool ok = plan.work_rc[i] == 0;
-        // Arms from an epoch that is over protect nothing now: drop them.
-        if (plan.kind == Plan::Kind::Candidates && ok && stale) {
-            ok = false;
-        }
-        if (plan.kind == Plan::Kind::Candidates && ok) {
-            try {
-                armed_.insert(r);
-                stats_.pages_armed += r.pages();
-            } catch (const std::bad_alloc&) {
-                // Not remembered as armed, so never confirmable: safe.
-                note_alloc_failure();
-                ok = false;
-            }
+        if (plan.kind == Plan::Kind::Candidates) {
+            // Arms from an epoch that is over protect nothing now: drop them.
+            ok = ok && !stale && remember_armed(r);
         }
         if (!ok) {
             group_failed[plan.work_group[i]] = true;

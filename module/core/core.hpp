@@ -53,6 +53,7 @@ public:
 private:
     Plan reject_whole(FphReject why) noexcept;
     void account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType type) noexcept;
+    bool remember_armed(const Range& r) noexcept;
 
     std::uint32_t max_ranges_;
     IntervalSet ram_;

@@ -121,6 +121,23 @@ static void test_stats_schema(void)
     qtest_quit(qts);
 }
 
+/* HMP users read the same statistics through the object's property. */
+static void test_stats_qom_property(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-object free-page-hint,id=fph0");
+    g_autoptr(QDict) resp = qtest_qmp(qts, "{'execute': 'qom-get', "
+                                      "'arguments': {'path': '/objects/fph0',"
+                                      " 'property': 'stats'}}");
+    QDict *ret = qdict_get_qdict(resp, "return");
+    g_autofree char *hmp = qtest_hmp(qts, "qom-get /objects/fph0 stats");
+
+    g_assert_nonnull(ret);
+    g_assert_true(qdict_get_bool(ret, "enabled"));
+    g_assert_true(qdict_get_bool(ret, "device-present"));
+    g_assert_nonnull(strstr(hmp, "\"pages-skipped\": 0"));
+    qtest_quit(qts);
+}
+
 static void test_explicit_device(void)
 {
     QTestState *qts = qtest_init(MACHINE
@@ -302,6 +319,7 @@ int main(int argc, char **argv)
     qtest_add_func("/fph/object/creates-device", test_object_creates_device);
     qtest_add_func("/fph/object/explicit-device", test_explicit_device);
     qtest_add_func("/fph/qmp/stats-schema", test_stats_schema);
+    qtest_add_func("/fph/qmp/stats-qom-property", test_stats_qom_property);
     qtest_add_func("/fph/errors/bad-property", test_bad_property_value);
     qtest_add_func("/fph/errors/second-instance", test_second_instance);
     qtest_add_func("/fph/errors/device-without-object",

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# install.sh BUILDDIR PREFIX: install the patched emulator and the fph module.
+#
+# PREFIX/bin/qemu-system-x86_64          patched QEMU (relocatable build)
+# PREFIX/lib/x86_64-linux-gnu/qemu/      its module dir: QEMU's modules and
+#                                        qom-free-page-hint.so (+ per-type links)
+# PREFIX/share/qemu/                     links to Debian's firmware
+set -euo pipefail
+build=$(realpath "$1") prefix=$2
+# shellcheck source=/dev/null
+. "$build/qemu.env"
+moddir=$prefix/lib/x86_64-linux-gnu/qemu
+datadir=$prefix/share/qemu
+install -d "$prefix/bin" "$moddir" "$datadir"
+install -m 755 "$QEMU_BUILD/qemu-system-x86_64" "$prefix/bin/"
+for so in "$QEMU_BUILD"/*.so; do
+    install -m 755 "$so" "$moddir/"
+done
+install -m 755 "$build/module/qom-free-page-hint.so" "$moddir/"
+for type in virtio-fph-pci virtio-fph-device; do
+    ln -sf qom-free-page-hint.so "$moddir/qom-$type.so"
+done
+# Firmware: the +ds source ships none; QEMU looks in its relocated datadir.
+for f in /usr/share/seabios/* /usr/share/qemu/*; do
+    [ -e "$datadir/$(basename "$f")" ] || ln -s "$f" "$datadir/"
+done
+echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir)"
