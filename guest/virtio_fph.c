@@ -31,8 +31,8 @@
  *    and skipped in round N+1 arrives with its stale round-N content, so a
  *    __GFP_ZERO allocation on the destination would return garbage.
  * With either one on, the driver binds but stays inactive (disabled_reason
- * in debugfs).  VIRTIO_FPH_F_ZERO_UNSENT does not help: it covers only
- * never-sent pages.
+ * in debugfs).  A device promise that never-sent pages read as zero would
+ * not help: the stale page above was sent.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -533,8 +533,16 @@ static void fph_work_fn(struct work_struct *work)
 	if (fph->disabled || READ_ONCE(fph->stopping))
 		return;
 	virtio_cread_le(fph->vdev, struct virtio_fph_config, epoch, &epoch);
-	/* One pass per epoch: the host opens a new one after each sync. */
-	if (epoch == VIRTIO_FPH_EPOCH_NONE || epoch == fph->done_epoch)
+	/*
+	 * One pass per epoch: the host opens a new one after each sync.  Epoch
+	 * numbers start again on a migration destination, so a closed epoch
+	 * forgets the last one.
+	 */
+	if (epoch == VIRTIO_FPH_EPOCH_NONE) {
+		fph->done_epoch = VIRTIO_FPH_EPOCH_NONE;
+		return;
+	}
+	if (epoch == fph->done_epoch)
 		return;
 	fph->done_epoch = epoch;
 	fph->st.epochs_seen++;

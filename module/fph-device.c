@@ -70,7 +70,7 @@ static void fph_epoch_begin(void *opaque, uint64_t epoch)
     VirtIOFph *dev = opaque;
     g_autoptr(GArray) ram = fph_ram_map_collect();
 
-    /* RAM may have been hot-plugged or remapped since the last epoch. */
+    /* Main RAM may have been remapped (e.g. PAM) since the last epoch. */
     fph_core_set_ram(dev->core, (FphRamRange *)ram->data, ram->len);
     fph_set_config_epoch(dev, fph_core_epoch_begin(dev->core, epoch));
     trace_fph_epoch_begin(epoch, dev->config_epoch);
@@ -115,10 +115,13 @@ static void fph_complete_done(VirtIOFph *dev)
 
     while ((req = fph_worker_take_done(dev->worker))) {
         fph_complete(dev, req);
+        dev->busy = false;
         any = true;
     }
     if (any) {
         virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
+        /* The next request may be waiting for this one. */
+        qemu_bh_schedule(dev->kick_bh);
     }
 }
 
@@ -140,7 +143,12 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
     if (!vdev->vm_running) {
         return;
     }
-    while ((elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+    /*
+     * One request at a time: each is planned against the armed set that
+     * the previous ones left, so nothing armed is armed again (which
+     * would drop the record of writes since the guest's observation).
+     */
+    while (!dev->busy && (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
         FphRequest *req = g_new0(FphRequest, 1);
         size_t len = 0;
 
@@ -153,6 +161,7 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
         req->plan = fph_core_parse(dev->core, buf, len);
         trace_fph_request(len, fph_plan_has_work(req->plan));
         if (fph_plan_has_work(req->plan)) {
+            dev->busy = true;
             fph_worker_submit(dev->worker, req);
         } else {
             fph_complete(dev, req);
@@ -206,6 +215,7 @@ static void fph_reset(VirtIODevice *vdev)
         g_free(req->elem);
         g_free(req);
     }
+    dev->busy = false;
 }
 
 bool fph_device_driver_ok(VirtIOFph *dev)
@@ -290,6 +300,23 @@ static const VMStateDescription vmstate_virtio_fph = {
     },
 };
 
+/*
+ * Device-specific state, saved within the virtio device state.  The guest
+ * read max_ranges at probe and keeps using it: the destination must offer
+ * the same, or every request would be refused there.
+ */
+static const VMStateDescription vmstate_virtio_fph_device = {
+    .name = "virtio-fph-device",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32_EQUAL(max_ranges, VirtIOFph,
+                             "use the same free-page-hint max-ranges on "
+                             "source and destination"),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static void fph_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -303,6 +330,7 @@ static void fph_class_init(ObjectClass *klass, void *data)
     vdc->get_config = fph_get_config;
     vdc->get_features = fph_get_features;
     vdc->reset = fph_reset;
+    vdc->vmsd = &vmstate_virtio_fph_device;
 }
 
 static const TypeInfo fph_device_info = {

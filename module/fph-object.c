@@ -183,7 +183,7 @@ static void fph_class_init(ObjectClass *oc, void *data)
                               fph_get_max_ranges, fph_set_max_ranges,
                               NULL, NULL);
     object_class_property_set_description(oc, "max-ranges",
-        "ranges the guest may send per request (1-65536, default 512)");
+        "ranges the guest may send per request (1-65536, default 4096)");
     object_class_property_add(oc, "stats", "FphStatsInfo",
                               fph_qmp_get_stats_prop, NULL, NULL, NULL);
     object_class_property_set_description(oc, "stats",

@@ -22,12 +22,25 @@ static bool fph_ram_map_add(Int128 start, Int128 len, const MemoryRegion *mr,
 {
     GArray *ranges = opaque;
     MachineState *ms = MACHINE(qdev_get_machine());
+    MemoryRegionSection mrs;
     FphRamRange r;
 
-    if (mr == ms->ram) {
-        r.addr = int128_get64(start);
-        r.len = int128_get64(len);
-        g_array_append_val(ranges, r);
+    if (mr != ms->ram) {
+        return false;
+    }
+    r.addr = int128_get64(start);
+    r.len = int128_get64(len);
+    /*
+     * Main RAM mapped read-only (the PC's PAM BIOS shadow) is ROM to the
+     * guest: not hintable.  The flat view callback does not say, the
+     * section does.
+     */
+    mrs = memory_region_find(get_system_memory(), r.addr, r.len);
+    if (mrs.mr) {
+        if (!mrs.readonly) {
+            g_array_append_val(ranges, r);
+        }
+        memory_region_unref(mrs.mr);
     }
     return false;
 }

@@ -16,7 +16,7 @@
 #define TYPE_VIRTIO_FPH_PCI "virtio-fph-pci"
 
 /* Default and upper bound of ranges per request (virtio_fph_config). */
-#define FPH_DEFAULT_MAX_RANGES 512
+#define FPH_DEFAULT_MAX_RANGES 4096
 #define FPH_MAX_RANGES_LIMIT 65536
 
 typedef struct FreePageHint FreePageHint;
@@ -37,6 +37,7 @@ struct VirtIOFph {
     QEMUBH *kick_bh;
     uint32_t max_ranges;
     uint32_t config_epoch;      /* what the guest reads from config */
+    bool busy;                  /* a request is with the worker */
     VMChangeStateEntry *vmstate;
 };
 

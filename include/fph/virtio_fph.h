@@ -66,8 +66,13 @@ struct virtio_fph_range {
 
 /* Response status. */
 #define VIRTIO_FPH_S_OK		0	/* request applied (see nr_done) */
-#define VIRTIO_FPH_S_STALE	1	/* epoch is over; nothing applied */
-#define VIRTIO_FPH_S_INVALID	2	/* malformed request; nothing applied */
+/*
+ * The epoch is over: no range was armed; for CONFIRM, skips done before
+ * the epoch closed stand and are counted in nr_done.
+ */
+#define VIRTIO_FPH_S_STALE	1
+/* Malformed request, or the device could not process it: nothing done. */
+#define VIRTIO_FPH_S_INVALID	2
 
 struct virtio_fph_resp {
 	fph_le16 status;

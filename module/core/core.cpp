@@ -91,7 +91,7 @@ Plan Core::parse(std::span<const std::uint8_t> bytes)
         account_plan(plan, req.nr_ranges(), req.type());
         return plan;
     }
-    Plan plan = req.type() == RequestType::Candidates ? plan_candidates(req, ram_)
+    Plan plan = req.type() == RequestType::Candidates ? plan_candidates(req, ram_, armed_)
                                                       : plan_confirm(req, ram_, armed_);
     plan.generation = epoch_.generation();
     plan.token = epoch_.token();

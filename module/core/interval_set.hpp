@@ -34,6 +34,9 @@ public:
     // Calls f(Range) for each maximal piece of r inside the set, in order.
     template <typename F>
     void for_each_intersection(const Range& r, F&& f) const;
+    // Calls f(Range) for each maximal piece of r outside the set, in order.
+    template <typename F>
+    void for_each_gap(const Range& r, F&& f) const;
 
     std::size_t size() const noexcept { return map_.size(); }
     bool empty() const noexcept { return map_.empty(); }
@@ -58,6 +61,25 @@ void IntervalSet::for_each_intersection(const Range& r, F&& f) const
     const std::uint64_t end = r.end();
     for (auto it = first_reaching(r.addr); it != map_.end() && it->first < end; ++it) {
         f(Range::from_bounds(std::max(r.addr, it->first), std::min(end, it->second)));
+    }
+}
+
+template <typename F>
+void IntervalSet::for_each_gap(const Range& r, F&& f) const
+{
+    if (r.empty() || r.wraps()) {
+        return;
+    }
+    std::uint64_t at = r.addr;
+    const std::uint64_t end = r.end();
+    for (auto it = first_reaching(r.addr); it != map_.end() && it->first < end; ++it) {
+        if (it->first > at) {
+            f(Range::from_bounds(at, it->first));
+        }
+        at = std::max(at, it->second);
+    }
+    if (at < end) {
+        f(Range::from_bounds(at, end));
     }
 }
 

@@ -45,14 +45,21 @@ std::vector<RangeGroup> group_ranges(std::vector<Range> ranges)
     return groups;
 }
 
-Plan plan_candidates(const RequestView& req, const IntervalSet& ram)
+Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed)
 {
     Plan plan;
     plan.kind = Plan::Kind::Candidates;
     const auto groups = group_ranges(valid_ranges(req, ram, plan));
     plan.group_sources.reserve(groups.size());
     for (const RangeGroup& g : groups) {
-        plan.add_work(g.span, static_cast<std::uint32_t>(plan.group_sources.size()));
+        const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
+        // Never re-arm what is armed this epoch: re-arming would drop the
+        // record of a write made after the guest observed the page free
+        // and before it confirms it (the last arm must precede that
+        // observation).  What is already armed counts as done.
+        armed.for_each_gap(g.span, [&](const Range& piece) {
+            plan.add_work(piece, index);
+        });
         plan.group_sources.push_back(g.sources);
     }
     return plan;

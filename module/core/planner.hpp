@@ -21,7 +21,7 @@ struct RangeGroup {
 std::vector<RangeGroup> group_ranges(std::vector<Range> ranges);
 
 // Both may throw std::bad_alloc; plan epoch fields are left to the caller.
-Plan plan_candidates(const RequestView& req, const IntervalSet& ram);
+Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed);
 Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed);
 
 }  // namespace fph

@@ -291,7 +291,7 @@ static void test_driver_outside_migration(void)
     /* No migration: no epoch open; the config says so. */
     g_assert_cmpint(qvirtio_config_readl(&d.dev->vdev, 0), ==,
                     VIRTIO_FPH_EPOCH_NONE);
-    g_assert_cmpint(qvirtio_config_readl(&d.dev->vdev, 4), ==, 512);
+    g_assert_cmpint(qvirtio_config_readl(&d.dev->vdev, 4), ==, 4096);
 
     resp = driver_request(&d, &req, sizeof(req));
     g_assert_cmpint(le16_to_cpu(resp.status), ==, VIRTIO_FPH_S_STALE);

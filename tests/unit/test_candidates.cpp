@@ -103,6 +103,34 @@ TEST_F(Candidates, ArmingIsCumulativeWithinEpoch)
     EXPECT_EQ(stats().rejected[FPH_REJECT_NOT_ARMED], 0u);
 }
 
+// Re-arming a page between the guest's observation and its confirm would
+// drop the record of a write made in between: armed parts are never armed
+// again in the same epoch, only the rest is.
+TEST_F(Candidates, AlreadyArmedPartsAreNotArmedAgain)
+{
+    arm_pages(10, 4);
+    backend.calls.clear();
+    const Resp r = run(candidates(epoch).pages(8, 8));
+    EXPECT_EQ(r.status, VIRTIO_FPH_S_OK);
+    EXPECT_EQ(r.nr_done, 1u);
+    EXPECT_EQ(backend.arms(), (std::vector<BackendCall>{{true, kToken, 8 * kPage, 2 * kPage},
+                                                         {true, kToken, 14 * kPage, 2 * kPage}}));
+    backend.calls.clear();
+    const Resp again = run(candidates(epoch).pages(10, 4));
+    EXPECT_EQ(again.nr_done, 1u);
+    EXPECT_TRUE(backend.arms().empty());
+    EXPECT_EQ(stats().pages_armed, 8u);
+}
+
+TEST_F(Candidates, RearmedInNewEpoch)
+{
+    arm_pages(10, 4);
+    epoch = begin();
+    backend.calls.clear();
+    run(candidates(epoch).pages(10, 4));
+    EXPECT_EQ(backend.arms(), (std::vector<BackendCall>{{true, kToken, 10 * kPage, 4 * kPage}}));
+}
+
 TEST_F(Candidates, ExecuteWithoutOpsFailsSafely)
 {
     PlanPtr plan = parse(candidates(epoch).pages(0, 1).bytes());

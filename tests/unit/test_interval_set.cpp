@@ -176,6 +176,22 @@ TEST(IntervalSet, EraseOfGapIsNoop)
 }
 
 // Compare against a bitmap model over a small universe.
+TEST(IntervalSet, GapsAreTheComplementWithinRange)
+{
+    IntervalSet s;
+    s.insert(Range{0x2000, 0x1000});
+    s.insert(Range{0x5000, 0x2000});
+    std::vector<Range> gaps;
+    s.for_each_gap(Range{0x0, 0x8000}, [&](const Range& g) { gaps.push_back(g); });
+    EXPECT_EQ(gaps, (std::vector<Range>{Range{0x0, 0x2000}, Range{0x3000, 0x2000},
+                                        Range{0x7000, 0x1000}}));
+    gaps.clear();
+    s.for_each_gap(Range{0x5000, 0x1000}, [&](const Range& g) { gaps.push_back(g); });
+    EXPECT_TRUE(gaps.empty());
+    s.for_each_gap(Range{0x5800, 0x2000}, [&](const Range& g) { gaps.push_back(g); });
+    EXPECT_EQ(gaps, (std::vector<Range>{Range{0x7000, 0x800}}));
+}
+
 TEST(IntervalSet, RandomisedAgainstBitmap)
 {
     constexpr std::uint64_t kN = 256;

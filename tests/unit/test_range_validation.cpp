@@ -31,9 +31,11 @@ protected:
         epoch = begin();
     }
 
-    // Sends one CANDIDATES range; returns whether it reached the backend.
+    // Sends one CANDIDATES range in a fresh epoch (nothing armed yet, so
+    // an accepted range reaches the backend whole); returns whether it did.
     bool accepted(std::uint64_t addr, std::uint64_t len, FphReject expect_if_rejected)
     {
+        epoch = begin();
         const FphStats before = stats();
         backend.calls.clear();
         const Resp r = run(candidates(epoch).range(addr, len));
