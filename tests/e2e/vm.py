@@ -122,7 +122,14 @@ class VM:
 
 def migrate(src: VM, dst: VM, uri: str, max_bandwidth: int,
             downtime_ms: int = 300, timeout: float = 600) -> dict:
-    """Migrate src -> dst over @uri; returns query-migrate at completion."""
+    """Migrate src -> dst over @uri; returns query-migrate at completion.
+
+    The return path is on, as a careful operator would have it: the source
+    only completes once the destination has loaded the state, and keeps
+    running if the destination fails (e.g. lacks a device)."""
+    caps = [{"capability": "return-path", "state": True}]
+    dst.qmp.cmd("migrate-set-capabilities", capabilities=caps)
+    src.qmp.cmd("migrate-set-capabilities", capabilities=caps)
     src.qmp.cmd("migrate-set-parameters", **{
         "max-bandwidth": max_bandwidth, "downtime-limit": downtime_ms})
     src.qmp.cmd("migrate", uri=uri)

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""End-to-end faults during migration, real guest under TCG: nothing lost,
+nothing leaked, QEMU still responsive.
+
+usage: test_faults.py QEMU IMAGE_DIR [TEST...]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+import guestctl
+import vm as V
+
+QEMU = IMAGE = ""
+SLOW = 100_000_000        # 100 MB/s: a 1 GiB migration lasts seconds
+FAST = 1_250_000_000
+
+
+class Setup:
+    """A source guest holding a verified pattern, and a scratch dir."""
+
+    def __init__(self, fph_src: bool = True):
+        self.dir = tempfile.mkdtemp(prefix="fph-faults-")
+        self.vms: list[V.VM] = []
+        self.src = self.vm("src", fph=fph_src)
+        self.guest = self.src.connect_guest(wait_ready=True)
+        self.guest.check("fph-workload fill 96")
+        self.guest.check("fph-workload dirty 400")
+
+    def vm(self, name: str, fph: bool = True, incoming: str | None = None):
+        m = V.VM(QEMU, IMAGE, self.dir, name, fph=fph, incoming=incoming)
+        self.vms.append(m)
+        return m
+
+    def destination(self, name: str, fph: bool = True) -> tuple[V.VM, str]:
+        dst = self.vm(name, fph=fph, incoming="defer")
+        uri = f"unix:{os.path.join(self.dir, name + '.mig')}"
+        dst.qmp.cmd("migrate-incoming", uri=uri)
+        return dst, uri
+
+    def close(self):
+        for m in self.vms:
+            m.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def assert_idle(vm: V.VM) -> dict:
+    """No epoch left open, counters sane, QEMU answering."""
+    st = vm.stats()
+    assert st["epoch"] == 0, st
+    assert st["pages-skipped"] <= st["pages-armed"], st
+    assert sum(st["rejected"].values()) == st["rejected"]["stale-epoch"], st
+    return st
+
+
+def verify(guest: guestctl.Guest) -> str:
+    out = guest.check("fph-workload verify", timeout=120)
+    kv = guestctl.parse_kv(out, "verify")
+    assert kv.get("bad") == "0", out
+    return out.strip()
+
+
+def test_cancel_then_migrate() -> None:
+    """migrate_cancel while hints flow, then migrate again: data intact."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("dst1")
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": SLOW})
+        s.src.qmp.cmd("migrate", uri=uri)
+        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        s.src.qmp.cmd("migrate_cancel")
+        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
+                 "cancelled", 60, "cancelled")
+        st = assert_idle(s.src)
+        print(f"  cancelled after {st['requests']} requests, "
+              f"{st['pages-skipped']} pages skipped; epoch closed")
+        print("  source: " + verify(s.guest))
+        dst2, uri2 = s.destination("dst2")
+        info = V.migrate(s.src, dst2, uri2, FAST)
+        print(f"  second migration: {info['ram']['transferred'] >> 20} MiB")
+        assert_idle(s.src)
+        print("  destination: " + verify(dst2.connect_guest(False)))
+    finally:
+        s.close()
+
+
+def test_destination_without_object() -> None:
+    """Destination lacks -object free-page-hint: clear error, source fine."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("plain", fph=False)
+        try:
+            V.migrate(s.src, dst, uri, FAST, timeout=60)
+        except V.QMPError as e:
+            print(f"  source: {e}")
+        else:
+            raise AssertionError("migration to a destination without the "
+                                 "device succeeded")
+        dst.proc.wait(30)
+        log = open(dst.log_path, errors="replace").read()
+        line = next(l for l in log.splitlines() if "virtio-fph" in l)
+        print(f"  destination: {line.strip()}")
+        assert s.src.qmp.cmd("query-status")["status"] == "running"
+        assert_idle(s.src)
+        print("  source: " + verify(s.guest))
+    finally:
+        s.close()
+
+
+def test_ping_pong() -> None:
+    """A -> B -> A' with fph both ways: pattern intact at every stop."""
+    s = Setup()
+    try:
+        here, guest = s.src, s.guest
+        for hop in ("B", "A2"):
+            there, uri = s.destination(hop)
+            info = V.migrate(here, there, uri, FAST)
+            st = here.stats()
+            assert st["pages-skipped"] > 0, st
+            assert_idle(here)
+            guest = there.connect_guest(False)
+            print(f"  -> {hop}: {info['ram']['transferred'] >> 20} MiB, "
+                  f"skipped {st['pages-skipped']} pages; " + verify(guest))
+            guest.check("fph-workload dirty 200")
+            here = there
+    finally:
+        s.close()
+
+
+def test_driver_reload() -> None:
+    """Guest driver unloaded and reloaded while the migration hints."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("dst")
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": SLOW})
+        s.src.qmp.cmd("migrate", uri=uri)
+        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/"
+                      "virtio_fph.ko && fph-workload dirty 100", timeout=120)
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
+                 "completed", 300, "completion")
+        st = assert_idle(s.src)
+        print(f"  completed; {st['requests']} requests, "
+              f"{st['pages-skipped']} pages skipped")
+        guest = dst.connect_guest(False)
+        print("  destination: " + verify(guest))
+        # The reloaded driver is bound and answers on the destination too.
+        print("  " + guest.check("cat /sys/kernel/debug/virtio_fph/"
+                                 "disabled_reason").strip().splitlines()[-1])
+    finally:
+        s.close()
+
+
+TESTS = [test_cancel_then_migrate, test_destination_without_object,
+         test_ping_pong, test_driver_reload]
+
+
+def main() -> int:
+    global QEMU, IMAGE
+    QEMU, IMAGE = sys.argv[1], sys.argv[2]
+    wanted = sys.argv[3:]
+    passed = failed = 0
+    for t in TESTS:
+        name = t.__name__[len("test_"):]
+        if wanted and name not in wanted:
+            continue
+        print(f"faults {name}: {t.__doc__.splitlines()[0]}", flush=True)
+        try:
+            t()
+            passed += 1
+            print(f"ok {passed + failed} {name}", flush=True)
+        except Exception:  # noqa: BLE001 - report and go on
+            failed += 1
+            traceback.print_exc()
+            print(f"not ok {passed + failed} {name}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
