@@ -11,22 +11,21 @@ namespace fph_sim {
 
 namespace {
 
-std::string describe(const std::vector<PageRange>& rs, std::size_t from = 0,
-                     std::size_t to = std::numeric_limits<std::size_t>::max())
+// "start+count ..." of the first ranges, for the trace.
+std::string describe(const std::vector<PageRange>& rs)
 {
     std::ostringstream os;
-    to = std::min(to, rs.size());
     Pfn pages = 0;
-    for (std::size_t i = from; i < to; ++i) {
+    for (std::size_t i = 0; i < rs.size(); ++i) {
         pages += rs[i].count;
-        if (i - from < 6) {
-            os << (i == from ? "" : " ") << rs[i].start << "+" << rs[i].count;
+        if (i < 6) {
+            os << (i ? " " : "") << rs[i].start << "+" << rs[i].count;
         }
     }
-    if (to - from > 6) {
+    if (rs.size() > 6) {
         os << " ...";
     }
-    os << " (" << to - from << " ranges, " << pages << " pages)";
+    os << " (" << rs.size() << " ranges, " << pages << " pages)";
     return os.str();
 }
 
@@ -156,9 +155,7 @@ int GuestDriver::evaluate(std::uint16_t type, const Answer& a)
     if (a.status != VIRTIO_FPH_S_OK) {
         return -EIO;
     }
-    if (type == VIRTIO_FPH_REQ_CONFIRM) {
-        stats_.confirmed_pages += in_flight_pages_;
-    }
+    (type == VIRTIO_FPH_REQ_CONFIRM ? stats_.confirmed_pages : stats_.armed_pages) += in_flight_pages_;
     return a.epoch == epoch_ ? 0 : -EAGAIN;
 }
 
@@ -348,7 +345,10 @@ void GuestDriver::step()
         work_queued_ = false;
         const std::uint32_t e = dev_.config_epoch();
         // One pass per epoch: the host opens a new one after each sync.
-        if (e != VIRTIO_FPH_EPOCH_NONE && e != done_epoch_) {
+        // Epoch numbers restart on a destination: a closed epoch forgets.
+        if (e == VIRTIO_FPH_EPOCH_NONE) {
+            done_epoch_ = VIRTIO_FPH_EPOCH_NONE;
+        } else if (e != done_epoch_) {
             epoch_ = done_epoch_ = e;
             start_pass();
         }

@@ -37,7 +37,8 @@ struct DriverStats {
     std::uint64_t aborted_passes = 0;
     std::uint64_t batches = 0;
     std::uint64_t stale_batches = 0;
-    std::uint64_t confirmed_pages = 0;
+    std::uint64_t armed_pages = 0;      // in CANDIDATES answered OK
+    std::uint64_t confirmed_pages = 0;  // in CONFIRMs answered OK
     std::uint64_t rejected_ranges = 0;
 };
 

@@ -2,7 +2,6 @@
 #include "ram_filter_hook.hpp"
 
 #include <cerrno>
-#include <string>
 
 namespace fph_sim {
 
@@ -29,31 +28,31 @@ void RamFilterHook::epoch_end()
     }
 }
 
-int RamFilterHook::op(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len, bool skip,
-                      std::uint64_t* pages)
+bool RamFilterHook::is_ram(const FphRamRange& r) const
 {
-    const char* what = skip ? "skip" : "arm";
-    if ((!open_ || epoch != epoch_) && !flags_.ignore_epoch_gate) {
-        ++stats_.refused_stale;
-        trace_.log("hook", what, " pfn ", addr >> kPageShift, "+", len >> kPageShift, " epoch ", epoch,
-                   ": -ESTALE (current ", epoch_, open_ ? "" : ", closed", ")");
-        return -ESTALE;
-    }
-    // ram_filter_find_block(): aligned, non-empty, inside the one block.
+    // Aligned, non-empty, inside the one RAM block.
     const std::uint64_t ram_bytes = ram_.pages() * kPageSize;
-    if (!len || ((addr | len) & (kPageSize - 1)) || addr + len < addr || addr + len > ram_bytes) {
-        ++stats_.refused_invalid;
-        return -EINVAL;
+    return r.len && !((r.addr | r.len) & (kPageSize - 1)) && r.addr + r.len >= r.addr &&
+           r.addr + r.len <= ram_bytes;
+}
+
+void RamFilterHook::apply_one(const FphRamRange& r, bool skip, std::uint64_t* pages)
+{
+    const Pfn start = r.addr >> kPageShift;
+    const Pfn n = r.len >> kPageShift;
+    if (!skip) {
+        trace_.log("hook", flags_.fused_arm_skip ? "arm+skip (fused, upstream)" : flags_.arm_is_noop ? "arm (no-op)" : "arm",
+                   " pfn ", start, "+", n);
     }
-    const Pfn start = addr >> kPageShift;
-    const Pfn n = len >> kPageShift;
     std::uint64_t done = 0;
     if (skip) {
         ram_.skip_range(start, n, &done);
         stats_.pages_skipped += done;
+        trace_.log("hook", "skip pfn ", start, "+", n, ": ", done, " were still to send");
     } else if (flags_.fused_arm_skip) {
-        ram_.upstream_free_page_hint(start, n, &done);
-        stats_.pages_skipped += done;
+        std::uint64_t skipped = 0;
+        ram_.upstream_free_page_hint(start, n, &skipped);
+        stats_.pages_skipped += skipped;
         done = n;
     } else if (flags_.arm_is_noop) {
         done = n;
@@ -61,9 +60,33 @@ int RamFilterHook::op(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len
         ram_.arm_range(start, n, &done);
         stats_.pages_armed += done;
     }
-    if (trace_.on()) {
-        trace_.log("hook", what, flags_.fused_arm_skip && !skip ? "+skip (fused)" : "", " pfn ", start, "+",
-                   n, " epoch ", epoch, skip ? ": skipped " : ": ok", skip ? std::to_string(done) : "");
+    *pages += done;
+}
+
+int RamFilterHook::op(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, bool skip,
+                      std::uint64_t* pages)
+{
+    if ((!open_ || epoch != epoch_) && !flags_.ignore_epoch_gate) {
+        ++stats_.refused_stale;
+        trace_.log("hook", skip ? "skip" : "arm", " of ", n, " ranges for epoch ", epoch, ": -ESTALE (current ",
+                   epoch_, open_ ? "" : ", closed", ")");
+        return -ESTALE;
+    }
+    if (!open_ || epoch != epoch_) {
+        trace_.log("hook", "epoch gate ignored: applying epoch ", epoch, " in ", open_ ? "epoch " : "closed epoch ",
+                   epoch_);
+    }
+    // ram_filter_prepare(): a batch with any range that is not guest RAM
+    // is refused whole, so the core never counts as armed what was not.
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!is_ram(ranges[i])) {
+            ++stats_.refused_invalid;
+            return -EINVAL;
+        }
+    }
+    std::uint64_t done = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        apply_one(ranges[i], skip, &done);
     }
     if (pages) {
         *pages = done;
@@ -71,30 +94,38 @@ int RamFilterHook::op(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len
     return 0;
 }
 
-int RamFilterHook::arm(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len)
+int RamFilterHook::arm(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n)
 {
-    return op(epoch, addr, len, false, nullptr);
+    return op(epoch, ranges, n, false, nullptr);
 }
 
-int RamFilterHook::skip(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len, std::uint64_t* pages)
+int RamFilterHook::skip(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, std::uint64_t* pages)
 {
-    return op(epoch, addr, len, true, pages);
+    return op(epoch, ranges, n, true, pages);
 }
 
 namespace {
 
-int hook_arm(void* opaque, std::uint64_t token, std::uint64_t addr, std::uint64_t len)
+int hook_arm(void* opaque, std::uint64_t token, const FphRamRange* ranges, std::size_t n)
 {
-    return static_cast<RamFilterHook*>(opaque)->arm(token, addr, len);
+    return static_cast<RamFilterHook*>(opaque)->arm(token, ranges, n);
 }
 
-int hook_skip(void* opaque, std::uint64_t token, std::uint64_t addr, std::uint64_t len,
+int hook_skip(void* opaque, std::uint64_t token, const FphRamRange* ranges, std::size_t n,
               std::uint64_t* pages_skipped)
 {
-    return static_cast<RamFilterHook*>(opaque)->skip(token, addr, len, pages_skipped);
+    return static_cast<RamFilterHook*>(opaque)->skip(token, ranges, n, pages_skipped);
 }
 
-constexpr FphHookOps kOps{hook_arm, hook_skip};
+FphHookOps make_ops()
+{
+    FphHookOps ops{};  // unset members stay null, whatever the core adds
+    ops.arm_batch = hook_arm;
+    ops.skip_batch = hook_skip;
+    return ops;
+}
+
+const FphHookOps kOps = make_ops();
 
 }  // namespace
 

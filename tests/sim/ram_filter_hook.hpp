@@ -7,6 +7,7 @@
 // Broken variants live here as flags, so the core stays the real one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -47,16 +48,21 @@ public:
     void epoch_begin();
     void epoch_end();
 
-    int arm(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len);
-    int skip(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len, std::uint64_t* pages);
+    // ram_filter_arm() / ram_filter_skip(): a batch under one epoch check,
+    // applied in one go (the bitmap lock is held for the whole batch).
+    int arm(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n);
+    int skip(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, std::uint64_t* pages);
 
+    // What fph-device.c hands the core: the batch forms only.
     static const FphHookOps* ops();
     const HookStats& stats() const { return stats_; }
     bool epoch_open() const { return open_; }
 
 private:
-    int op(std::uint64_t epoch, std::uint64_t addr, std::uint64_t len, bool skip,
-           std::uint64_t* pages);
+    int op(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, bool skip, std::uint64_t* pages);
+    bool is_ram(const FphRamRange& r) const;
+    // ram_filter_apply_locked() for one range.
+    void apply_one(const FphRamRange& r, bool skip, std::uint64_t* pages);
 
     MigrationRam& ram_;
     HookFlags flags_;

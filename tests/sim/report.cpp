@@ -8,7 +8,8 @@ void print_summary(std::ostream& out, const BatchOptions& opt, const BatchSummar
     const double seeds = s.seeds_run ? static_cast<double>(s.seeds_run) : 1.0;
     out << accel_name(opt.accel) << " " << variant_name(opt.variant) << ": " << s.seeds_run << " seeds, "
         << s.pages_skipped << " skipped pages, " << s.stale_refusals << " stale refusals (in "
-        << s.seeds_with_stale << " seeds), " << s.failures << " failures; per seed: "
+        << s.seeds_with_stale << " seeds), " << s.failures << " failures; "
+        << s.armed_pages << " pages armed, " << s.confirmed_pages << " confirmed still free; per seed: "
         << static_cast<double>(s.pages_sent) / seeds << " pages sent, "
         << static_cast<double>(s.pages_sent_final) / seeds << " in stop-and-copy, of "
         << static_cast<double>(s.guest_pages) / seeds << " guest pages; " << s.seconds << " s\n";

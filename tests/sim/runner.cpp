@@ -20,6 +20,8 @@ void add(BatchSummary& s, const RunResult& r)
     s.stale_refusals += r.stale_refusals;
     s.hook_refusals += r.hook_refusals;
     s.seeds_with_stale += r.stale_refusals ? 1 : 0;
+    s.armed_pages += r.armed_pages;
+    s.confirmed_pages += r.confirmed_pages;
     s.pages_sent += r.pages_sent;
     s.pages_sent_final += r.pages_sent_final;
     s.guest_pages += r.pages;
@@ -44,6 +46,8 @@ void merge(BatchSummary& into, const BatchSummary& from)
     into.stale_refusals += from.stale_refusals;
     into.hook_refusals += from.hook_refusals;
     into.seeds_with_stale += from.seeds_with_stale;
+    into.armed_pages += from.armed_pages;
+    into.confirmed_pages += from.confirmed_pages;
     into.pages_sent += from.pages_sent;
     into.pages_sent_final += from.pages_sent_final;
     into.guest_pages += from.guest_pages;

@@ -30,6 +30,8 @@ struct BatchSummary {
     std::uint64_t stale_refusals = 0;
     std::uint64_t hook_refusals = 0;
     std::uint64_t seeds_with_stale = 0;
+    std::uint64_t armed_pages = 0;
+    std::uint64_t confirmed_pages = 0;
     std::uint64_t pages_sent = 0;
     std::uint64_t pages_sent_final = 0;
     std::uint64_t guest_pages = 0;

@@ -32,16 +32,23 @@ public:
 
     static const FphHookOps* ops()
     {
-        static constexpr FphHookOps kOps{
-            [](void* o, std::uint64_t, std::uint64_t addr, std::uint64_t len) {
-                static_cast<DenseBackend*>(o)->arm(addr >> kPageShift, len >> kPageShift);
+        static const FphHookOps kOps = [] {
+            FphHookOps o{};
+            o.arm_batch = [](void* be, std::uint64_t, const FphRamRange* r, std::size_t n) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    static_cast<DenseBackend*>(be)->arm(r[i].addr >> kPageShift, r[i].len >> kPageShift);
+                }
                 return 0;
-            },
-            [](void* o, std::uint64_t, std::uint64_t addr, std::uint64_t len, std::uint64_t* pages) {
-                *pages = static_cast<DenseBackend*>(o)->skip(addr >> kPageShift, len >> kPageShift);
+            };
+            o.skip_batch = [](void* be, std::uint64_t, const FphRamRange* r, std::size_t n, std::uint64_t* pages) {
+                *pages = 0;
+                for (std::size_t i = 0; i < n; ++i) {
+                    *pages += static_cast<DenseBackend*>(be)->skip(r[i].addr >> kPageShift, r[i].len >> kPageShift);
+                }
                 return 0;
-            },
-        };
+            };
+            return o;
+        }();
         return &kOps;
     }
 
@@ -184,15 +191,31 @@ std::string human(std::uint64_t bytes)
     return buf;
 }
 
+// Host time is noisy on a shared machine: keep the fastest of up to three
+// identical epochs (same extents: the layout's PRNG is seeded by size).
+ScaleRow best_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max_ranges)
+{
+    ScaleRow best = run_epoch(l, guest_bytes, max_ranges);
+    double spent = best.core_ms + best.backend_ms;
+    for (int i = 1; i < 3 && spent < 1000; ++i) {
+        const ScaleRow r = run_epoch(l, guest_bytes, max_ranges);
+        spent += r.core_ms + r.backend_ms;
+        if (r.core_ms + r.backend_ms < best.core_ms + best.backend_ms) {
+            best = r;
+        }
+    }
+    return best;
+}
+
 }  // namespace
 
 std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes)
 {
     std::vector<ScaleRow> rows;
     for (const Layout& l : kLayouts) {
-        for (const std::uint32_t max_ranges : {512u, 65536u}) {
+        for (const std::uint32_t max_ranges : {512u, 4096u, 65536u}) {
             for (std::uint64_t g = kGiB; g <= max_guest_bytes && g <= l.max_guest; g *= 4) {
-                rows.push_back(run_epoch(l, g, max_ranges));
+                rows.push_back(best_epoch(l, g, max_ranges));
             }
         }
     }
@@ -216,6 +239,12 @@ void print_scale(std::ostream& out, const std::vector<ScaleRow>& rows)
                       human(r.wire_bytes).c_str(), r.kvm_clears, r.core_ms, r.backend_ms, ns_per_range);
         out << line;
     }
+    out << "\nfree: free guest memory, all hinted; ranges: free extents (= ranges per phase);\n"
+           "messages: CANDIDATES + CONFIRM requests; wire: request + response bytes;\n"
+           "kvm_clr: KVM_CLEAR_DIRTY_LOG calls made by arm (2^18-page chunks);\n"
+           "core_ms: fph_core_parse + fph_core_complete (main loop, BQL);\n"
+           "hook_ms: fph_plan_execute on the dense bmap (worker, bitmap lock held);\n"
+           "ns/rng: host time per range per phase.  One epoch, bulk round (bmap all ones).\n";
 }
 
 }  // namespace fph_sim

@@ -45,13 +45,13 @@ Scenario make_scenario(const RunSpec& spec, Rng& rng)
     s.driver.epoch_poll = static_cast<unsigned>(rng.between(1, 8));
     s.driver.min_order = rng.chance(1, 8) ? static_cast<unsigned>(rng.between(1, 3)) : 0;
     s.populate_percent = static_cast<unsigned>(rng.between(30, 70));
-    s.iterative_syncs = static_cast<unsigned>(rng.between(2, 5));
+    s.iterative_syncs = static_cast<unsigned>(rng.between(2, 8));
     s.send_budget = rng.between(1, 32);
     s.sync_odds = rng.between(40, 400);
     s.w_guest = static_cast<unsigned>(rng.between(10, 60));
     s.w_driver = static_cast<unsigned>(rng.between(10, 40));
     s.w_device = static_cast<unsigned>(rng.between(3, 20));
-    s.w_migration = static_cast<unsigned>(rng.between(2, 12));
+    s.w_migration = static_cast<unsigned>(rng.between(1, 12));
     apply_variant(spec.variant, s);
     return s;
 }

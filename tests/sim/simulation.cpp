@@ -169,6 +169,8 @@ RunResult Migration::run()
     r.stale_refusals = st.rejected[FPH_REJECT_STALE_EPOCH];
     r.hook_refusals = hook_.stats().refused_stale;
     r.pages_skipped = hook_.stats().pages_skipped;
+    r.armed_pages = driver_.stats().armed_pages;
+    r.confirmed_pages = driver_.stats().confirmed_pages;
     r.pages_sent = ram_.pages_sent();
     r.pages_sent_final = ram_.pages_sent() - sent_before;
     if (trace_.on()) {
