@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# check-series.sh [WORKDIR]: apply patches/qemu/ one at a time to the
+# pristine QEMU source and build qemu-system-x86_64 after each, to show
+# that every patch builds on its own (as upstream bisection requires).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-/var/tmp/fph-series-check}
+cache=${FPH_CACHE:-/var/cache/fph}
+pristine=$("$here/scripts/fetch-qemu.sh" "$cache/src")
+rm -rf "$work"
+cp -a "$pristine" "$work"
+mkdir "$work/build"
+(cd "$work/build" && ../configure --python=/usr/bin/python3 \
+    --target-list=x86_64-softmmu --enable-modules --without-default-features \
+    --enable-kvm --enable-tcg --disable-docs --disable-install-blobs >/dev/null)
+for p in "$here"/patches/qemu/[0-9][0-9][0-9][1-9]-*.patch; do
+    patch -d "$work" -p1 --quiet < "$p"
+    if ninja -C "$work/build" qemu-system-x86_64 >"$work/build/ninja.log" 2>&1; then
+        echo "check-series: builds: $(basename "$p")"
+    else
+        echo "check-series: FAILS: $(basename "$p")"
+        tail -20 "$work/build/ninja.log"
+        exit 1
+    fi
+done
+echo "check-series: every patch builds on its own"
