@@ -20,6 +20,7 @@ import vm as V
 
 QEMU = IMAGE = ""
 SLOW = 100_000_000        # 100 MB/s: a 1 GiB migration lasts seconds
+CRAWL = 4_000_000         # 4 MB/s: still migrating a guest reboot later
 FAST = 1_250_000_000
 
 
@@ -167,8 +168,32 @@ def test_driver_reload() -> None:
         s.close()
 
 
+def test_guest_reboot() -> None:
+    """Guest reboots while the migration hints: device reset mid-request,
+    driver probes again, migration completes with the new data intact."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("dst")
+        # Slow enough that the reboot and the new fill happen on the source.
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": CRAWL})
+        s.src.qmp.cmd("migrate", uri=uri)
+        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        s.guest.send_line("reboot -f")
+        s.guest.wait_ready(120)
+        s.guest.check("fph-workload fill 64")
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
+                 "completed", 300, "completion")
+        st = assert_idle(s.src)
+        print(f"  completed after reboot; {st['requests']} requests, "
+              f"{st['pages-skipped']} pages skipped")
+        print("  destination: " + verify(dst.connect_guest(False)))
+    finally:
+        s.close()
+
+
 TESTS = [test_cancel_then_migrate, test_destination_without_object,
-         test_ping_pong, test_driver_reload]
+         test_ping_pong, test_driver_reload, test_guest_reboot]
 
 
 def main() -> int:
