@@ -8,13 +8,23 @@
 # if given, the fph guest driver.  /init is guest-image/init.
 #
 # Environment:
-#   KVER          kernel version (default: newest /boot/vmlinuz-*-amd64;
-#                 never the build host's `uname -r`)
+#   KVER          kernel version (default: the vermagic of FPH_GUEST_KO if
+#                 that kernel is installed, else the newest installed 6.1
+#                 kernel -- Debian 12's own, even if bookworm-backports' 6.12
+#                 is installed too --, else the newest /boot/vmlinuz-*-amd64;
+#                 generic before -cloud-; never the build host's `uname -r`)
 #   FPH_WORKLOAD  path to a static fph-workload binary (or 2nd argument).
 #                 If neither is given it is compiled from
 #                 tools/workload/fph-workload.cpp with g++ -static.
-#   FPH_GUEST_KO  path to virtio_fph.ko (optional; must match KVER)
+#   FPH_GUEST_KO  path to virtio_fph.ko (optional; must match KVER; may be
+#                 .ko.xz/.ko.zst/.ko.gz as DKMS installs it for 6.12)
 #   FPH_EXTRA     extra files to add, "src:dst-in-image src:dst ..." (optional)
+#   FPH_MODPROBE  1: install FPH_GUEST_KO as /lib/modules/KVER/updates/
+#                 virtio_fph.ko in a module tree indexed by `depmod -b` at
+#                 build time (the virtio modules are in that tree too), instead
+#                 of /lib/modules/fph/virtio_fph.ko.  /init then loads it as
+#                 udev would: `modprobe` of each virtio device's modalias.
+#                 Default 0 (/init insmods /lib/modules/fph/virtio_fph.ko).
 #
 # Idempotent: rebuilds the image from scratch every time in a temp dir and
 # replaces OUTDIR/{vmlinuz,initramfs} atomically.  Installs busybox-static,
@@ -62,8 +72,10 @@ fi
 # ---- kernel ----------------------------------------------------------------
 # Precedence: $KVER; the vermagic of $FPH_GUEST_KO if that kernel is
 # installed (the driver only loads into the kernel it was built for); the
-# newest generic /boot/vmlinuz-*-amd64 (the -cloud- flavour only if nothing
-# else is installed).
+# newest 6.1 kernel (Debian 12's own; guest/Makefile defaults to it as well,
+# so that a newer kernel from bookworm-backports does not change what
+# `make check` tests); the newest /boot/vmlinuz-*-amd64.  Generic flavour
+# before -cloud- in each case.
 if [ -z "${KVER:-}" ] && [ -n "${FPH_GUEST_KO:-}" ] && [ -f "$FPH_GUEST_KO" ]; then
     vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
     if [ -n "$vm" ] && [ -r "/boot/vmlinuz-$vm" ]; then
@@ -72,7 +84,9 @@ if [ -z "${KVER:-}" ] && [ -n "${FPH_GUEST_KO:-}" ] && [ -f "$FPH_GUEST_KO" ]; t
 fi
 if [ -z "${KVER:-}" ]; then
     kvers=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V)
-    KVER=$(echo "$kvers" | grep -v -- '-cloud-' | tail -1)
+    k61=$(echo "$kvers" | grep '^6\.1\.' || true)
+    [ -n "$k61" ] && kvers=$k61
+    KVER=$(echo "$kvers" | grep -v -- '-cloud-' | tail -1 || true)
     [ -n "$KVER" ] || KVER=$(echo "$kvers" | tail -1)
 fi
 [ -n "$KVER" ] || die "no /boot/vmlinuz-*-amd64 found"
@@ -144,14 +158,47 @@ for m in $modules; do
     [ -f "$img/lib/modules/fph/$m.ko" ] && echo "$m" >>"$img/lib/modules/fph/order"
 done
 
+modprobe_mode=${FPH_MODPROBE:-0}
+case $modprobe_mode in 0|1) ;; *) die "FPH_MODPROBE must be 0 or 1" ;; esac
+if [ "$modprobe_mode" = 1 ] && [ -z "${FPH_GUEST_KO:-}" ]; then
+    die "FPH_MODPROBE=1 needs FPH_GUEST_KO"
+fi
+
 if [ -n "${FPH_GUEST_KO:-}" ]; then
     [ -f "$FPH_GUEST_KO" ] || die "FPH_GUEST_KO=$FPH_GUEST_KO does not exist"
+    case $FPH_GUEST_KO in
+        *.ko.xz)  xz -dc "$FPH_GUEST_KO" >"$tmp/virtio_fph.ko" ;;
+        *.ko.zst) zstd -qdc "$FPH_GUEST_KO" >"$tmp/virtio_fph.ko" ;;
+        *.ko.gz)  gzip -dc "$FPH_GUEST_KO" >"$tmp/virtio_fph.ko" ;;
+    esac
+    [ -f "$tmp/virtio_fph.ko" ] && FPH_GUEST_KO=$tmp/virtio_fph.ko
     vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
     if [ -n "$vm" ] && [ "$vm" != "$KVER" ]; then
         log "WARNING: $FPH_GUEST_KO vermagic '$vm' != kernel '$KVER' (insmod will fail)"
     fi
-    cp "$FPH_GUEST_KO" "$img/lib/modules/fph/virtio_fph.ko"
-    log "including $FPH_GUEST_KO as virtio_fph.ko"
+    if [ "$modprobe_mode" = 1 ]; then
+        # A module tree as a distribution kernel has one: the virtio modules
+        # under kernel/ (hard links to the copies /init insmods), the driver
+        # under updates/ (where DKMS puts it), indexed by depmod.
+        command -v depmod >/dev/null || die "FPH_MODPROBE=1 needs depmod (kmod)"
+        mtree=$img/lib/modules/$KVER
+        mkdir -p "$mtree/kernel/drivers/virtio" "$mtree/updates"
+        for m in $modules; do
+            [ -f "$img/lib/modules/fph/$m.ko" ] \
+                && ln "$img/lib/modules/fph/$m.ko" "$mtree/kernel/drivers/virtio/$m.ko"
+        done
+        for f in modules.order modules.builtin modules.builtin.modinfo; do
+            [ -f "$moddir/$f" ] && cp "$moddir/$f" "$mtree/"
+        done
+        cp "$FPH_GUEST_KO" "$mtree/updates/virtio_fph.ko"
+        depmod -b "$img" "$KVER" || die "depmod -b $img $KVER failed"
+        grep -q '^alias virtio:d0000003Fv\* virtio_fph$' "$mtree/modules.alias" \
+            || die "depmod wrote no virtio modalias for virtio_fph"
+        log "including $FPH_GUEST_KO as /lib/modules/$KVER/updates/virtio_fph.ko (modprobe by modalias)"
+    else
+        cp "$FPH_GUEST_KO" "$img/lib/modules/fph/virtio_fph.ko"
+        log "including $FPH_GUEST_KO as virtio_fph.ko"
+    fi
 fi
 
 for pair in ${FPH_EXTRA:-}; do

@@ -192,8 +192,33 @@ def test_guest_reboot() -> None:
         s.close()
 
 
+def test_postcopy_after_hinting() -> None:
+    """Switch to postcopy after hints were applied: no epoch opens in
+    postcopy, and the destination has every page the guest uses."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("dst")
+        caps = [{"capability": "postcopy-ram", "state": True}]
+        for m in (s.src, dst):
+            m.qmp.cmd("migrate-set-capabilities", capabilities=caps)
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": CRAWL})
+        s.src.qmp.cmd("migrate", uri=uri)
+        wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
+        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        s.src.qmp.cmd("migrate-start-postcopy")
+        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
+                 "completed", 300, "completion")
+        st = assert_idle(s.src)
+        print(f"  postcopy completed; {st['pages-skipped']} pages skipped "
+              f"before the switch, {st['epochs-seen']} epochs")
+        print("  destination: " + verify(dst.connect_guest(False)))
+    finally:
+        s.close()
+
+
 TESTS = [test_cancel_then_migrate, test_destination_without_object,
-         test_ping_pong, test_driver_reload, test_guest_reboot]
+         test_ping_pong, test_driver_reload, test_guest_reboot,
+         test_postcopy_after_hinting]
 
 
 def main() -> int:

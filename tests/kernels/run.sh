@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The guest driver on Debian 12's kernels: 6.1 (bookworm) and 6.12
+# (bookworm-backports), generic (-amd64) and cloud (-cloud-amd64) flavours.
+#
+# usage: tests/kernels/run.sh QEMU WORKLOAD [KERNEL...]
+#
+#   QEMU      the patched QEMU wrapper (build/fph-qemu)
+#   WORKLOAD  the static fph-workload binary (build/tools/workload/fph-workload)
+#   KERNEL    which kernels to test: a version (6.12.95+deb12-cloud-amd64)
+#             or SERIES-FLAVOUR (6.1-amd64, 6.12-cloud-amd64); default all
+#             four of 6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64
+#
+# For each kernel:
+#   1. installs its linux-image and linux-headers package if missing
+#      (apt-get, needs root; the versioned packages the meta packages
+#      linux-{image,headers}-{amd64,cloud-amd64} of bookworm (6.1) and
+#      bookworm-backports (6.12) depend on; the meta packages themselves
+#      stay at 6.1, and so do guest/Makefile's and the image builder's
+#      default kernel);
+#   2. builds the driver into guest/build/KVER/ (W=1) and fails on any compiler
+#      or modpost warning;
+#   3. builds a guest image for KVER into $FPH_KERNELS_OUT/KVER
+#      (default build/kernels/KVER);
+#   4. boots it: the guest runs KVER and virtio_fph is bound and active
+#      (guest_check.py bound);
+#   5. runs the e2e freed-dirty scenario (tests/e2e/test_migration.py
+#      freed_dirty: default QEMU vs fph, 700 MiB dirtied and freed);
+#   6. fills 128 MiB with checksummed pages, migrates with fph and verifies
+#      every page on the destination (guest_check.py verify).
+#
+# Prints "PASS|FAIL KVER: ..." per kernel and a final "N passed, N failed".
+# Exit 0 iff all passed.  Logs: $FPH_KERNELS_OUT/KVER/*.log.
+# Takes ~5-8 minutes per kernel on 2 cores (TCG).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+die() { echo "kernels: $*" >&2; exit 2; }
+log() { echo "kernels: $*" >&2; }
+
+[ $# -ge 2 ] || die "usage: $0 QEMU WORKLOAD [KERNEL...]"
+qemu=$(realpath "$1") workload=$(realpath "$2")
+shift 2
+[ -x "$qemu" ] || die "QEMU '$qemu' not executable"
+[ -x "$workload" ] || die "WORKLOAD '$workload' not executable"
+out=${FPH_KERNELS_OUT:-$root/build/kernels}
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
+
+# ---- which packages ----------------------------------------------------------
+# meta_dep META SERIES: the versioned package that META's newest SERIES.x
+# version depends on, e.g. linux-image-cloud-amd64 6.12 ->
+# linux-image-6.12.95+deb12-cloud-amd64.
+meta_dep() {
+    local meta=$1 series=$2 ver
+    ver=$(apt-cache madison "$meta" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' \
+          | grep "^${series//./\\.}\\." | sort -V | tail -1)
+    [ -n "$ver" ] || return 1
+    apt-cache show "$meta=$ver" 2>/dev/null \
+        | sed -n "s/^Depends: \\(${meta%-*amd64}-[^ ,]*\\).*/\\1/p" | head -1
+}
+
+# resolve SPEC: prints "KVER SERIES FLAVOUR"
+resolve() {
+    local spec=$1 series flavour pkg
+    case $spec in
+        6.1-amd64|6.1-cloud-amd64|6.12-amd64|6.12-cloud-amd64)
+            series=${spec%%-*} flavour=${spec#*-} ;;
+        *-cloud-amd64) series=$(echo "$spec" | cut -d. -f1,2); flavour=cloud-amd64 ;;
+        *-amd64)       series=$(echo "$spec" | cut -d. -f1,2); flavour=amd64 ;;
+        *) return 1 ;;
+    esac
+    case $spec in
+        6.*-amd64) case $spec in *.*.*) echo "$spec $series $flavour"; return 0 ;; esac ;;
+    esac
+    # An installed kernel of that series and flavour wins (newest).
+    local k
+    k=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' \
+        | grep "^${series//./\\.}\\." | grep -- "-$flavour\$" \
+        | { [ "$flavour" = amd64 ] && grep -v -- -cloud- || cat; } | sort -V | tail -1)
+    if [ -n "$k" ] && [ -d "/usr/src/linux-headers-$k" ]; then
+        echo "$k $series $flavour"; return 0
+    fi
+    pkg=$(meta_dep "linux-image-$flavour" "$series") || return 1
+    [ -n "$pkg" ] || return 1
+    echo "${pkg#linux-image-} $series $flavour"
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+declare -a kvers=()
+declare -a to_install=()
+for spec in "${want[@]}"; do
+    r=$(resolve "$spec") || {
+        if [ "$(id -u)" = 0 ]; then
+            "$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"
+        fi
+        r=$(resolve "$spec") || die "cannot resolve kernel '$spec' (apt lists without bookworm-backports? run scripts/setup-apt.sh)"
+    }
+    read -r kver series flavour <<<"$r"
+    kvers+=("$kver")
+    # 6.12 is in bookworm-backports only; pin the versioned packages there
+    # rather than `-t bookworm-backports`, which would also upgrade the
+    # meta packages, linux-libc-dev and linux-perf.
+    suffix=
+    [ "$series" = 6.1 ] || suffix=/bookworm-backports
+    for p in "linux-image-$kver" "linux-headers-$kver"; do
+        installed "$p" || to_install+=("$p$suffix")
+    done
+done
+
+if [ ${#to_install[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "need root to install ${to_install[*]}"
+    log "installing ${to_install[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${to_install[@]}" >"${TMPDIR:-/tmp}/fph-kernels-apt.log" 2>&1 \
+        || die "apt-get install failed, see ${TMPDIR:-/tmp}/fph-kernels-apt.log"
+fi
+
+# ---- per kernel ----------------------------------------------------------------
+now() { date +%s; }
+pass=0 fail=0
+summary=()
+for kver in "${kvers[@]}"; do
+    dir=$out/$kver
+    mkdir -p "$dir"
+    t0=$(now)
+    status=PASS detail=()
+    step() {  # step NAME LOGFILE CMD...: run, time, record
+        local name=$1 logf=$2 t rc
+        shift 2
+        t=$(now)
+        "$@" >"$logf" 2>&1
+        rc=$?
+        detail+=("$name $(( $(now) - t ))s")
+        if [ $rc -ne 0 ]; then
+            status=FAIL
+            detail[-1]+=" FAILED (rc=$rc, $logf)"
+            tail -n 20 "$logf" | sed "s/^/  $kver | /" >&2
+        fi
+        return $rc
+    }
+    log "=== $kver"
+    # 2. driver
+    if step build "$dir/build.log" make -C "$root/guest" all-kernels KVERS="$kver" W=1; then
+        if grep -E -i '(^|[^a-z])warning:|WARNING:' "$dir/build.log" >/dev/null; then
+            status=FAIL
+            detail[-1]+=" WARNINGS ($dir/build.log)"
+            grep -E -i '(^|[^a-z])warning:|WARNING:' "$dir/build.log" | sed "s/^/  $kver | /" >&2
+        else
+            detail[-1]+=" (no warnings)"
+        fi
+    fi
+    ko=$root/guest/build/$kver/virtio_fph.ko
+    # 3. image, 4.-6. guest checks
+    [ $status = PASS ] && step image "$dir/image.log" \
+        env KVER="$kver" FPH_GUEST_KO="$ko" FPH_WORKLOAD="$workload" FPH_MODPROBE=0 \
+        "$root/scripts/build-guest-image.sh" "$dir/guest"
+    [ $status = PASS ] && step bound "$dir/bound.log" \
+        "$here/guest_check.py" "$qemu" "$dir/guest" bound "$kver"
+    [ $status = PASS ] && step freed_dirty "$dir/freed_dirty.log" \
+        "$root/tests/e2e/test_migration.py" "$qemu" "$dir/guest" freed_dirty
+    [ $status = PASS ] && step verify "$dir/verify.log" \
+        "$here/guest_check.py" "$qemu" "$dir/guest" verify "$kver"
+    line="$status $kver: ${detail[*]/%/,} total $(( $(now) - t0 ))s"
+    line=${line//, total/; total}
+    if [ $status = PASS ]; then
+        pass=$((pass + 1))
+        ratio=$(sed -n 's/.*ratio fph\/default \([0-9.]*\).*/\1/p' "$dir/freed_dirty.log" | tail -1)
+        [ -n "$ratio" ] && line+="; freed-dirty fph/default $ratio"
+    else
+        fail=$((fail + 1))
+    fi
+    echo "$line"
+    summary+=("$line")
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
