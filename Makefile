@@ -39,9 +39,61 @@ check: image
 	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
 	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.json; exit $$rc
 	scripts/lint.sh $(BUILD)
+	$(MAKE) fuzz-smoke
+	$(MAKE) bench-smoke
 
 demo: image
 	tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
+
+# Benchmark fph against default QEMU and virtio-balloon (docs/benchmarks.md).
+# `make bench` runs the full matrix (BENCH_MATRIX=reduced for the smaller one,
+# BENCH_ARGS for more fph-bench options) and rewrites docs/benchmarks/ and the
+# generated section of docs/benchmarks.md; `make bench-smoke` takes < 2 min
+# and fails if fph transfers more than default QEMU.
+BENCH_MATRIX ?= full
+BENCH_ARGS ?=
+.PHONY: bench bench-smoke
+bench: image
+	$(BUILD)/bench/fph-bench --qemu $(BUILD)/fph-qemu --image $(BUILD)/guest \
+	  --matrix $(BENCH_MATRIX) $(BENCH_ARGS) \
+	  --out docs/benchmarks/fph-bench.json --plot docs/benchmarks/fph-bench.png \
+	  --doc docs/benchmarks.md
+
+bench-smoke: image
+	$(BUILD)/bench/fph-bench --smoke --qemu $(BUILD)/fph-qemu --image $(BUILD)/guest \
+	  --out $(BUILD)/bench-smoke.json
+
+# libFuzzer on the core (tests/fuzz, clang): FUZZ_TIME seconds on a fresh
+# copy of the seed corpus in $(BUILD)/fuzz; fails on any crash.
+# `make fuzz FUZZ_TIME=3600` is the long campaign (its corpus persists in
+# $(BUILD)/fuzz/campaign).
+FUZZ_TIME ?= 60
+.PHONY: fuzz-smoke fuzz
+fuzz-smoke:
+	tests/fuzz/fuzz.sh smoke $(BUILD)/fuzz $(FUZZ_TIME)
+
+fuzz:
+	tests/fuzz/fuzz.sh campaign $(BUILD)/fuzz $(FUZZ_TIME)
+
+# Core and module under ASan+UBSan in $(ASAN_BUILD), against the same
+# patched QEMU (not instrumented: the qtests preload libasan into it), and
+# the tests that can run there: core unit tests and the qtests.  Not part
+# of `make check` (the instrumented build alone takes minutes).
+ASAN_BUILD ?= build-asan
+.PHONY: check-asan
+check-asan: $(BUILD)/qemu.env
+	. $(BUILD)/qemu.env && \
+	if [ -f $(ASAN_BUILD)/build.ninja ]; then \
+	  meson configure $(ASAN_BUILD) -Dqemu_src=$$QEMU_SRC \
+	    -Dqemu_build=$$QEMU_BUILD -Db_sanitize=address,undefined; \
+	else \
+	  meson setup $(ASAN_BUILD) -Dqemu_src=$$QEMU_SRC \
+	    -Dqemu_build=$$QEMU_BUILD -Db_sanitize=address,undefined; \
+	fi >/dev/null
+	ninja -C $(ASAN_BUILD) tests/unit/core-unit module/qemu-modules.stamp \
+	  tests/qtest/fph-qtest tests/qtest/fph-hostile-qtest
+	meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs \
+	  core-unit fph-qtest fph-hostile-qtest
 
 install: build
 	scripts/install.sh $(BUILD) $(PREFIX)
