@@ -23,6 +23,12 @@ for line in open(log):
     elif re.search(r"^(not )?ok \d+", out, re.M):
         passed = len(re.findall(r"^ok \d+", out, re.M))
         failed = len(re.findall(r"^not ok \d+", out, re.M))
+    elif re.search(r"^\w+ correct: \d+ seeds", out, re.M):
+        # The simulator: one case per seed and model.
+        for seeds, fails in re.findall(
+                r"^\w+ correct: (\d+) seeds.*?(\d+) failures", out, re.M):
+            passed += int(seeds) - int(fails)
+            failed += int(fails)
     else:
         m = re.findall(r"^(\d+) passed, (\d+) failed", out, re.M)
         if m:
