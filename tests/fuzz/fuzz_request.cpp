@@ -36,6 +36,7 @@ const FphRamRange kRam[] = {
 
 // The independent oracle: plain vectors and linear scans, no shared code.
 struct Oracle {
+    const FphHookOps* ops = nullptr;
     std::uint64_t token = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> armed;  // [start, end)
 
@@ -70,12 +71,25 @@ struct Oracle {
         return false;
     }
 
+    // The core never arms again what is armed in this epoch: a second arm
+    // between the guest's observation and its confirm would drop the record
+    // of a write made in between.
+    void check_not_armed(std::uint64_t addr, std::uint64_t len) const
+    {
+        for (const auto& [s, e] : armed) {
+            if (addr < e && s < addr + len) fail("range armed twice in one epoch", addr, len);
+        }
+    }
+
+    // Fail some arms so confirms must be clipped around them.
+    static bool arm_fails(std::uint64_t addr) { return (addr / kPage) % 5 == 3; }
+
     static int arm(void* opaque, std::uint64_t tok, std::uint64_t addr, std::uint64_t len)
     {
         auto* o = static_cast<Oracle*>(opaque);
         o->check_range(tok, addr, len);
-        // Fail some arms so confirms must be clipped around them.
-        if ((addr / kPage) % 5 == 3) return -EIO;
+        o->check_not_armed(addr, len);
+        if (arm_fails(addr)) return -EIO;
         o->armed.emplace_back(addr, addr + len);
         return 0;
     }
@@ -90,14 +104,47 @@ struct Oracle {
         *pages = len / kPage;
         return 0;
     }
+
+    // Batch forms: all or nothing.
+    static int arm_batch(void* opaque, std::uint64_t tok, const FphRamRange* r, std::size_t n)
+    {
+        auto* o = static_cast<Oracle*>(opaque);
+        if (n == 0) fail("empty batch", 0, 0);
+        bool ok = true;
+        for (std::size_t i = 0; i < n; ++i) {
+            o->check_range(tok, r[i].addr, r[i].len);
+            o->check_not_armed(r[i].addr, r[i].len);
+            ok = ok && !arm_fails(r[i].addr);
+        }
+        if (!ok) return -EIO;
+        for (std::size_t i = 0; i < n; ++i) o->armed.emplace_back(r[i].addr, r[i].addr + r[i].len);
+        return 0;
+    }
+
+    static int skip_batch(void* opaque, std::uint64_t tok, const FphRamRange* r, std::size_t n,
+                          std::uint64_t* pages)
+    {
+        if (n == 0) fail("empty batch", 0, 0);
+        std::uint64_t total = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            std::uint64_t p = 0;
+            skip(opaque, tok, r[i].addr, r[i].len, &p);
+            total += p;
+        }
+        *pages = total;
+        return 0;
+    }
 };
 
-const FphHookOps kOps{&Oracle::arm, &Oracle::skip};
+const FphHookOps kSingleOps{.arm = &Oracle::arm, .skip = &Oracle::skip, .arm_batch = nullptr,
+                            .skip_batch = nullptr};
+const FphHookOps kBatchOps{.arm = nullptr, .skip = nullptr, .arm_batch = &Oracle::arm_batch,
+                           .skip_batch = &Oracle::skip_batch};
 
 void run(FphCore* core, Oracle& oracle, const std::uint8_t* data, std::size_t size)
 {
     FphPlan* plan = fph_core_parse(core, data, size);
-    fph_plan_execute(plan, &kOps, &oracle);
+    fph_plan_execute(plan, oracle.ops, &oracle);
     virtio_fph_resp resp;
     fph_core_complete(core, plan, &resp);
     const auto* b = reinterpret_cast<const std::uint8_t*>(&resp);
@@ -140,13 +187,12 @@ std::vector<std::uint8_t> variant(const std::uint8_t* data, std::size_t size, st
     return v;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+void scenario(const FphHookOps* ops, const std::uint8_t* data, std::size_t size)
 {
     FphCore* core = fph_core_new(64);
     fph_core_set_ram(core, kRam, sizeof(kRam) / sizeof(kRam[0]));
     Oracle oracle;
+    oracle.ops = ops;
     oracle.token = 0x5eed;
     const std::uint32_t e1 = fph_core_epoch_begin(core, oracle.token);  // 1, as in the corpus
 
@@ -169,5 +215,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     run(core, oracle, conf.data(), conf.size());
     run(core, oracle, data, size);  // stale if it was tagged e1
     fph_core_free(core);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    scenario(&kSingleOps, data, size);
+    scenario(&kBatchOps, data, size);
     return 0;
 }
