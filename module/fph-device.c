@@ -209,9 +209,10 @@ static void fph_reset(VirtIODevice *vdev)
     FphRequest *req;
 
     fph_worker_drain(dev->worker);
-    /* The rings are being reset: drop the answers. */
+    /* The rings are being reset: drop the answers, unmap the buffers. */
     while ((req = fph_worker_take_done(dev->worker))) {
         fph_plan_free(req->plan);
+        virtqueue_detach_element(dev->vq, req->elem, 0);
         g_free(req->elem);
         g_free(req);
     }
