@@ -13,9 +13,9 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 import guestctl
+import runner
 import vm as V
 
 QEMU = IMAGE = ""
@@ -45,6 +45,21 @@ class Setup:
         uri = f"unix:{os.path.join(self.dir, name + '.mig')}"
         dst.qmp.cmd("migrate-incoming", uri=uri)
         return dst, uri
+
+    def start_slow(self, name: str, bandwidth: int = 0,
+                   caps: tuple[str, ...] = ()) -> V.VM:
+        """Start migrating to a new destination slowly enough to act
+        while it runs; returns once the guest has sent hints."""
+        dst, uri = self.destination(name)
+        V.start_migration(self.src, dst, uri, bandwidth or SLOW, caps=caps)
+        wait_for(lambda: self.src.stats()["requests"] > 0, 60,
+                 "hint requests")
+        return dst
+
+    def finish(self) -> dict:
+        """Let the running migration finish at full speed."""
+        self.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        return V.wait_migration(self.src, 300)
 
     def close(self):
         for m in self.vms:
@@ -80,10 +95,7 @@ def test_cancel_then_migrate() -> None:
     """migrate_cancel while hints flow, then migrate again: data intact."""
     s = Setup()
     try:
-        dst, uri = s.destination("dst1")
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": SLOW})
-        s.src.qmp.cmd("migrate", uri=uri)
-        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        s.start_slow("dst1")
         s.src.qmp.cmd("migrate_cancel")
         wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
                  "cancelled", 60, "cancelled")
@@ -147,15 +159,10 @@ def test_driver_reload() -> None:
     """Guest driver unloaded and reloaded while the migration hints."""
     s = Setup()
     try:
-        dst, uri = s.destination("dst")
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": SLOW})
-        s.src.qmp.cmd("migrate", uri=uri)
-        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        dst = s.start_slow("dst")
         s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/"
                       "virtio_fph.ko && fph-workload dirty 100", timeout=120)
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
-        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
-                 "completed", 300, "completion")
+        s.finish()
         st = assert_idle(s.src)
         print(f"  completed; {st['requests']} requests, "
               f"{st['pages-skipped']} pages skipped")
@@ -173,17 +180,12 @@ def test_guest_reboot() -> None:
     driver probes again, migration completes with the new data intact."""
     s = Setup()
     try:
-        dst, uri = s.destination("dst")
         # Slow enough that the reboot and the new fill happen on the source.
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": CRAWL})
-        s.src.qmp.cmd("migrate", uri=uri)
-        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        dst = s.start_slow("dst", CRAWL)
         s.guest.send_line("reboot -f")
         s.guest.wait_ready(120)
         s.guest.check("fph-workload fill 64")
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
-        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
-                 "completed", 300, "completion")
+        s.finish()
         st = assert_idle(s.src)
         print(f"  completed after reboot; {st['requests']} requests, "
               f"{st['pages-skipped']} pages skipped")
@@ -197,17 +199,11 @@ def test_postcopy_after_hinting() -> None:
     postcopy, and the destination has every page the guest uses."""
     s = Setup()
     try:
-        dst, uri = s.destination("dst")
-        caps = [{"capability": "postcopy-ram", "state": True}]
-        for m in (s.src, dst):
-            m.qmp.cmd("migrate-set-capabilities", capabilities=caps)
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": CRAWL})
-        s.src.qmp.cmd("migrate", uri=uri)
+        dst = s.start_slow("dst", CRAWL, caps=("postcopy-ram",))
         wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
         s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
         s.src.qmp.cmd("migrate-start-postcopy")
-        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
-                 "completed", 300, "completion")
+        V.wait_migration(s.src, 300)
         st = assert_idle(s.src)
         print(f"  postcopy completed; {st['pages-skipped']} pages skipped "
               f"before the switch, {st['epochs-seen']} epochs")
@@ -224,23 +220,7 @@ TESTS = [test_cancel_then_migrate, test_destination_without_object,
 def main() -> int:
     global QEMU, IMAGE
     QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    wanted = sys.argv[3:]
-    passed = failed = 0
-    for t in TESTS:
-        name = t.__name__[len("test_"):]
-        if wanted and name not in wanted:
-            continue
-        print(f"faults {name}: {t.__doc__.splitlines()[0]}", flush=True)
-        try:
-            t()
-            passed += 1
-            print(f"ok {passed + failed} {name}", flush=True)
-        except Exception:  # noqa: BLE001 - report and go on
-            failed += 1
-            traceback.print_exc()
-            print(f"not ok {passed + failed} {name}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return runner.run_tests("faults", TESTS, sys.argv[3:])
 
 
 if __name__ == "__main__":

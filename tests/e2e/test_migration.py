@@ -10,8 +10,8 @@ usage: test_migration.py QEMU IMAGE_DIR [TEST...]
 from __future__ import annotations
 
 import sys
-import traceback
 
+import runner
 import scenario as S
 
 QEMU = IMAGE = ""
@@ -91,23 +91,7 @@ TESTS = [test_freed_dirty, test_fragmented, test_churn_verify]
 def main() -> int:
     global QEMU, IMAGE
     QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    wanted = sys.argv[3:]
-    passed = failed = 0
-    for t in TESTS:
-        name = t.__name__[len("test_"):]
-        if wanted and name not in wanted:
-            continue
-        print(f"e2e {name}: {t.__doc__.splitlines()[0]}", flush=True)
-        try:
-            t()
-            passed += 1
-            print(f"ok {passed + failed} {name}", flush=True)
-        except Exception:  # noqa: BLE001 - report and go on
-            failed += 1
-            traceback.print_exc()
-            print(f"not ok {passed + failed} {name}", flush=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    return runner.run_tests("e2e", TESTS, sys.argv[3:])
 
 
 if __name__ == "__main__":

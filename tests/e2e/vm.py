@@ -127,12 +127,23 @@ def migrate(src: VM, dst: VM, uri: str, max_bandwidth: int,
     The return path is on, as a careful operator would have it: the source
     only completes once the destination has loaded the state, and keeps
     running if the destination fails (e.g. lacks a device)."""
-    caps = [{"capability": "return-path", "state": True}]
-    dst.qmp.cmd("migrate-set-capabilities", capabilities=caps)
-    src.qmp.cmd("migrate-set-capabilities", capabilities=caps)
+    start_migration(src, dst, uri, max_bandwidth, downtime_ms)
+    return wait_migration(src, timeout)
+
+
+def start_migration(src: VM, dst: VM, uri: str, max_bandwidth: int,
+                    downtime_ms: int = 300, caps: tuple[str, ...] = ()) -> None:
+    """Start src -> dst over @uri with the return path (and @caps) on."""
+    on = [{"capability": c, "state": True} for c in ("return-path", *caps)]
+    dst.qmp.cmd("migrate-set-capabilities", capabilities=on)
+    src.qmp.cmd("migrate-set-capabilities", capabilities=on)
     src.qmp.cmd("migrate-set-parameters", **{
         "max-bandwidth": max_bandwidth, "downtime-limit": downtime_ms})
     src.qmp.cmd("migrate", uri=uri)
+
+
+def wait_migration(src: VM, timeout: float = 600) -> dict:
+    """Wait for the migration to complete; returns query-migrate."""
     deadline = time.monotonic() + timeout
     while True:
         info = src.qmp.cmd("query-migrate")
