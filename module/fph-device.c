@@ -280,9 +280,10 @@ static void fph_unrealize(DeviceState *qdev)
     VirtIOFph *dev = VIRTIO_FPH(qdev);
 
     qemu_del_vm_change_state_handler(dev->vmstate);
-    ram_filter_unregister(dev->filter);
+    /* The worker uses the filter: stop it before the filter goes. */
     fph_reset(vdev);
     fph_worker_free(dev->worker);
+    ram_filter_unregister(dev->filter);
     qemu_bh_delete(dev->done_bh);
     qemu_bh_delete(dev->kick_bh);
     virtio_delete_queue(dev->vq);
