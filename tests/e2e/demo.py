@@ -39,6 +39,8 @@ def main() -> int:
         ("pages skipped", "-", str(fph.pages_skipped)),
         ("guest used (MemTotal-MemFree)", S.mib(base.used_bytes),
          S.mib(fph.used_bytes)),
+        ("not free (RAM-MemFree)", S.mib(base.unfree_bytes),
+         S.mib(fph.unfree_bytes)),
     ]
     w = max(len(r[0]) for r in rows)
     print()
