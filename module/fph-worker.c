@@ -105,19 +105,13 @@ void fph_worker_drain(FphWorker *w)
 
 void fph_worker_free(FphWorker *w)
 {
-    FphRequest *req, *next;
-
     WITH_QEMU_LOCK_GUARD(&w->lock) {
         w->stopping = true;
         qemu_cond_signal(&w->wake);
     }
-    /* The thread finishes what is queued before it exits. */
     qemu_thread_join(&w->thread);
-    QSIMPLEQ_FOREACH_SAFE(req, &w->done, next, next) {
-        fph_plan_free(req->plan);
-        g_free(req->elem);
-        g_free(req);
-    }
+    /* The owner took back every request (and its virtqueue element). */
+    assert(QSIMPLEQ_EMPTY(&w->queued) && QSIMPLEQ_EMPTY(&w->done));
     qemu_cond_destroy(&w->wake);
     qemu_cond_destroy(&w->idle);
     qemu_mutex_destroy(&w->lock);

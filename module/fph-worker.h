@@ -27,6 +27,7 @@ typedef struct FphWorker FphWorker;
  */
 FphWorker *fph_worker_new(const FphHookOps *ops, void *ops_opaque,
                           QEMUBH *done);
+/* Stops the thread; the owner must have drained and taken every request. */
 void fph_worker_free(FphWorker *w);
 void fph_worker_submit(FphWorker *w, FphRequest *req);
 /* Next completed request, or NULL. */
