@@ -95,7 +95,8 @@ def test_cancel_then_migrate() -> None:
     """migrate_cancel while hints flow, then migrate again: data intact."""
     s = Setup()
     try:
-        s.start_slow("dst1")
+        # Slow enough that the hints cannot finish it before the cancel.
+        s.start_slow("dst1", CRAWL)
         s.src.qmp.cmd("migrate_cancel")
         wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
                  "cancelled", 60, "cancelled")
