@@ -523,7 +523,9 @@ std::string churn_line(const ChurnStats &s, uint64_t mib, double elapsed,
     return l;
 }
 
-int cmd_churn(uint64_t mib, uint64_t seconds, bool fg, uint64_t seed) {
+// rate_mib_s > 0 paces the writer to that many MiB/s, so that a migration
+// of the churning guest can converge at a given bandwidth; 0 writes flat out.
+int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint64_t seed) {
     std::string pidfile = run_path("churn.pid");
     std::string resfile = run_path("churn.result");
     stop_holder(pidfile);
@@ -532,9 +534,9 @@ int cmd_churn(uint64_t mib, uint64_t seconds, bool fg, uint64_t seed) {
         return result(fmt("churn mib=%llu FAIL error=need-at-least-8-mib",
                           (unsigned long long)mib));
     auto setup = [&]() -> std::string {
-        std::string l = fmt("churn mib=%llu seconds=%llu seed=%llu started ok",
+        std::string l = fmt("churn mib=%llu seconds=%llu rate_mib_s=%llu seed=%llu started ok",
                             (unsigned long long)mib, (unsigned long long)seconds,
-                            (unsigned long long)seed);
+                            (unsigned long long)rate_mib_s, (unsigned long long)seed);
         write_file_atomic(resfile, churn_line(ChurnStats{}, mib, 0, "running") + "\n");
         return l;
     };
@@ -606,6 +608,13 @@ int cmd_churn(uint64_t mib, uint64_t seconds, bool fg, uint64_t seed) {
             s.allocs++;
             live.push_back(c);
             live_bytes += bytes;
+            if (rate_mib_s) {
+                double due = t0 + static_cast<double>(s.bytes_written) /
+                                      static_cast<double>(rate_mib_s * kMiB);
+                double ahead = due - now_s();
+                if (ahead > 0)
+                    usleep(static_cast<useconds_t>(ahead * 1e6));
+            }
         }
         while (!live.empty())
             free_chunk(live.size() - 1);
@@ -670,8 +679,9 @@ void usage() {
             "  fragment MIB [--hold]     fill MIB, free every other 4 KiB page, hold the rest\n"
             "  fill MIB [--hold]         fill MIB with checksummed pages, hold them\n"
             "  verify [TIMEOUT_S]        ask the fill holder to verify every page\n"
-            "  churn [MIB] [SECONDS] [--hold]\n"
-            "                            alloc/verify/free loop (default 64 MiB, 0 = forever)\n"
+            "  churn [MIB] [SECONDS] [--hold] [--rate=MIB_PER_S]\n"
+            "                            alloc/verify/free loop (default 64 MiB, 0 = forever;\n"
+            "                            --rate paces the writer, default 0 = flat out)\n"
             "  churn-status              print the churn result so far\n"
             "  stop fill|fragment|churn  stop a background holder\n"
             "  meminfo                   print /proc/meminfo totals\n"
@@ -683,13 +693,13 @@ void usage() {
 int main(int argc, char **argv) {
     std::vector<std::string> args;
     bool hold = false;
-    uint64_t seed = 0x1234;
+    uint64_t seed = 0x1234, rate = 0;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "--hold")
             hold = true;
-        else if (a.rfind("--seed=", 0) == 0) {
-            if (!parse_u64(a.c_str() + 7, seed)) {
+        else if (a.rfind("--seed=", 0) == 0 || a.rfind("--rate=", 0) == 0) {
+            if (!parse_u64(a.c_str() + 7, a[2] == 's' ? seed : rate)) {
                 usage();
                 return 2;
             }
@@ -722,7 +732,7 @@ int main(int argc, char **argv) {
     if (cmd == "verify" && args.size() <= 2 && num(1, 600, a))
         return cmd_verify(static_cast<double>(a));
     if (cmd == "churn" && args.size() <= 3 && num(1, 64, a) && num(2, 0, b))
-        return cmd_churn(a, b, hold, seed);
+        return cmd_churn(a, b, rate, hold, seed);
     if (cmd == "churn-status" && args.size() == 1)
         return cmd_churn_status();
     if (cmd == "stop" && args.size() == 2)
