@@ -699,7 +699,8 @@ int main(int argc, char **argv) {
         if (a == "--hold")
             hold = true;
         else if (a.rfind("--seed=", 0) == 0 || a.rfind("--rate=", 0) == 0) {
-            if (!parse_u64(a.c_str() + 7, a[2] == 's' ? seed : rate)) {
+            uint64_t &value = a.rfind("--seed=", 0) == 0 ? seed : rate;
+            if (!parse_u64(a.c_str() + a.find('=') + 1, value)) {
                 usage();
                 return 2;
             }
