@@ -21,10 +21,11 @@ Exit 0 on success, 1 on failure; prints one summary line.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import sys
 import tempfile
+from typing import Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
@@ -39,14 +40,26 @@ class Fail(Exception):
     pass
 
 
-def boot(qemu: str, image: str, workdir: str, name: str, fph: bool) -> V.VM:
+@contextlib.contextmanager
+def booted(qemu: str, image: str, workdir: str, name: str,
+           fph: bool) -> Iterator[V.VM]:
+    """A 512 MiB guest, ready for commands; killed on the way out."""
     m = V.VM(qemu, image, workdir, name, mem="512M", fph=fph)
     try:
         m.connect_guest(wait_ready=True)
-    except Exception:
+        yield m
+    finally:
         m.kill()
-        raise
-    return m
+
+
+def workdir() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="fph-kcheck-",
+                                       ignore_cleanup_errors=True)
+
+
+def module_loaded(g: guestctl.Guest) -> bool:
+    lsmod = g.check("lsmod")
+    return any(l.split()[:1] == ["virtio_fph"] for l in lsmod.splitlines())
 
 
 def bound_device(g: guestctl.Guest) -> str:
@@ -69,65 +82,50 @@ def check_kver(g: guestctl.Guest, kver: str | None) -> str:
 
 
 def check_bound(qemu: str, image: str, kver: str | None) -> str:
-    work = tempfile.mkdtemp(prefix="fph-kcheck-")
-    m = None
-    try:
-        m = boot(qemu, image, work, "bound", True)
+    with workdir() as work, booted(qemu, image, work, "bound", True) as m:
         g = m.guest
         running = check_kver(g, kver)
-        if "virtio_fph" not in g.check("lsmod"):
+        if not module_loaded(g):
             raise Fail("virtio_fph not in lsmod")
         dev = bound_device(g)
         reason = g.check("cat /sys/kernel/debug/virtio_fph/disabled_reason")
         if reason.strip().splitlines()[-1] != "0":
             raise Fail(f"driver disabled: reason {reason.strip()}")
         return f"{running}: virtio_fph bound to {dev}, active"
-    finally:
-        if m:
-            m.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_modalias(qemu: str, image: str, kver: str | None) -> str:
-    work = tempfile.mkdtemp(prefix="fph-kcheck-")
-    m = None
-    try:
-        m = boot(qemu, image, work, "with", True)
-        g = m.guest
-        running = check_kver(g, kver)
-        g.check("test ! -e /lib/modules/fph/virtio_fph.ko")
-        g.check(f"test -f /lib/modules/{running}/updates/virtio_fph.ko")
-        alias = g.check(f"grep virtio_fph /lib/modules/{running}/modules.alias")
-        if "virtio:d0000003Fv*" not in alias:
-            raise Fail(f"modules.alias: {alias!r}")
-        lsmod = g.check("lsmod")
-        if not any(l.split()[:1] == ["virtio_fph"] for l in lsmod.splitlines()):
-            raise Fail(f"virtio_fph not loaded: {lsmod!r}")
-        dev = bound_device(g)
-        modalias = g.check(f"cat {DRV}/{dev}/modalias").strip().splitlines()[-1]
-        if not modalias.startswith("virtio:d0000003Fv"):
-            raise Fail(f"device modalias {modalias!r}")
-        if f"fph-init: modprobe {modalias}: ok" not in g.log:
-            raise Fail("/init did not load it by modalias")
-        # `modprobe` resolves the alias to the installed module.
-        dep = g.check(f"modprobe -D {modalias}")
-        if f"updates/virtio_fph.ko" not in dep:
-            raise Fail(f"modprobe -D {modalias}: {dep!r}")
-        m.kill()
-        m = None
+    with workdir() as work:
+        with booted(qemu, image, work, "with", True) as m:
+            g = m.guest
+            running = check_kver(g, kver)
+            g.check("test ! -e /lib/modules/fph/virtio_fph.ko")
+            g.check(f"test -f /lib/modules/{running}/updates/virtio_fph.ko")
+            alias = g.check(
+                f"grep virtio_fph /lib/modules/{running}/modules.alias")
+            if "virtio:d0000003Fv*" not in alias:
+                raise Fail(f"modules.alias: {alias!r}")
+            if not module_loaded(g):
+                raise Fail(f"virtio_fph not loaded: {g.check('lsmod')!r}")
+            dev = bound_device(g)
+            modalias = g.check(
+                f"cat {DRV}/{dev}/modalias").strip().splitlines()[-1]
+            if not modalias.startswith("virtio:d0000003Fv"):
+                raise Fail(f"device modalias {modalias!r}")
+            if f"fph-init: modprobe {modalias}: ok" not in g.log:
+                raise Fail("/init did not load it by modalias")
+            # `modprobe` resolves the alias to the installed module.
+            dep = g.check(f"modprobe -D {modalias}")
+            if "updates/virtio_fph.ko" not in dep:
+                raise Fail(f"modprobe -D {modalias}: {dep!r}")
 
         # Without the device nothing asks for the driver.
-        m = boot(qemu, image, work, "without", False)
-        lsmod = m.guest.check("lsmod")
-        if any(l.split()[:1] == ["virtio_fph"] for l in lsmod.splitlines()):
-            raise Fail("virtio_fph loaded without a virtio-fph device")
+        with booted(qemu, image, work, "without", False) as m:
+            if module_loaded(m.guest):
+                raise Fail("virtio_fph loaded without a virtio-fph device")
         return (f"{running}: modprobe {modalias} loaded "
                 f"updates/virtio_fph.ko, bound to {dev}; not loaded "
                 "without the device")
-    finally:
-        if m:
-            m.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_verify(qemu: str, image: str, kver: str | None) -> str:
