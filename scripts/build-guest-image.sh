@@ -42,20 +42,11 @@ outdir=$1
 workload=${2:-${FPH_WORKLOAD:-}}
 
 # ---- host dependencies -----------------------------------------------------
-need=()
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-command -v cpio >/dev/null 2>&1 || need+=(cpio)
+need=(busybox-static cpio)
 if [ -z "${KVER:-}" ] && ! ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; then
     need+=(linux-image-amd64)
 fi
-if [ ${#need[@]} -gt 0 ]; then
-    [ "$(id -u)" = 0 ] || die "missing packages (${need[*]}) and not root"
-    log "installing ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends "${need[@]}" >/dev/null \
-        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; } \
-        || die "apt-get install ${need[*]} failed"
-fi
+"$here/apt-install.sh" "${need[@]}" || die "cannot install ${need[*]}"
 
 busybox_bin=
 for b in /bin/busybox /usr/bin/busybox; do

@@ -39,23 +39,17 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mtime +0 2>/dev/null)" ]; then
     touch "$stamp"
 fi
 
-export DEBIAN_FRONTEND=noninteractive
+here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(
     build-essential git pkg-config ninja-build dpkg-dev quilt devscripts
     libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
     googletest libgtest-dev libgmock-dev nlohmann-json3-dev
     seabios qemu-system-data ipxe-qemu
     linux-image-amd64 linux-headers-amd64 busybox-static cpio
-    gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap
+    gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap python3-pytest
 )
-missing=()
-for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$here/apt-install.sh" "${pkgs[@]}"
 # meson >= 1.5 from backports (QEMU 10.0 needs it).
 if ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' meson 2>/dev/null || echo 0)" ge 1.5; then
-    apt-get install -y -q -t bookworm-backports meson >/dev/null
+    "$here/apt-install.sh" -a -t bookworm-backports meson
 fi

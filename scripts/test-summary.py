@@ -23,6 +23,15 @@ for line in open(log):
     elif re.search(r"^(not )?ok \d+", out, re.M):
         passed = len(re.findall(r"^ok \d+", out, re.M))
         failed = len(re.findall(r"^not ok \d+", out, re.M))
+    elif re.search(r"^=*\s*\d+ (passed|failed).* in [\d.]+s", out, re.M):
+        # pytest: "3 failed, 12 passed, 1 error in 0.81s".
+        last = re.findall(r"^=*\s*(\d+ (?:passed|failed).*) in [\d.]+s", out,
+                          re.M)[-1]
+        counts = dict((k, int(n)) for n, k in
+                      re.findall(r"(\d+) (passed|failed|errors?)", last))
+        passed = counts.get("passed", 0)
+        failed = counts.get("failed", 0) + counts.get("error", 0) \
+            + counts.get("errors", 0)
     elif re.search(r"^\w+ correct: \d+ seeds", out, re.M):
         # The simulator: one case per seed and model.
         for seeds, fails in re.findall(

@@ -28,10 +28,7 @@ have_fuzzer_rt() {
 }
 ensure_clang() {
     have_fuzzer_rt && return
-    [ "$(id -u)" = 0 ] || { log "need clang++ and libclang-rt-14-dev (run as root to install)"; exit 1; }
-    log "installing clang and libclang-rt-14-dev"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        clang libclang-rt-14-dev >/dev/null
+    "$here/scripts/apt-install.sh" clang libclang-rt-14-dev || exit 1
     have_fuzzer_rt || { log "clang++ still lacks the libFuzzer runtime"; exit 1; }
 }
 

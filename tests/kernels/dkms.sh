@@ -6,10 +6,11 @@
 #
 # usage: tests/kernels/dkms.sh QEMU WORKLOAD [KVER...]
 #
-#   KVER  kernels to test (default: every installed linux-headers-*-amd64
-#         and -cloud-amd64 whose kernel image is installed too)
+#   KVER  kernels to test, as tests/kernels/run.sh takes them (a release
+#         or SERIES-FLAVOUR; default 6.1-amd64 6.1-cloud-amd64 6.12-amd64
+#         6.12-cloud-amd64), installed if missing
 #
-# 1. installs Debian's dkms if missing (apt-get, needs root);
+# 1. installs Debian's dkms and the kernels if missing (needs root);
 # 2. `make -C guest dkms-install`: the source tree /usr/src/virtio-fph-VER,
 #    `dkms add`, and `dkms install` for guest/Makefile's default kernel;
 # 3. `dkms install` for every other KVER; checks `dkms status` says
@@ -37,24 +38,21 @@ qemu=$(realpath "$1") workload=$(realpath "$2")
 shift 2
 [ "$(id -u)" = 0 ] || die "must run as root (dkms install writes /lib/modules)"
 
-if ! command -v dkms >/dev/null; then
-    log "installing dkms"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dkms \
-        >/dev/null || die "apt-get install dkms failed"
-fi
+"$root/scripts/apt-install.sh" dkms || die "cannot install dkms"
 
 name=virtio-fph
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root/guest/dkms.conf")
 [ -n "$ver" ] || die "no PACKAGE_VERSION in guest/dkms.conf"
 
-kvers=("$@")
-if [ ${#kvers[@]} -eq 0 ]; then
-    for h in /usr/src/linux-headers-*-amd64; do
-        k=${h#/usr/src/linux-headers-}
-        [ -e "/boot/vmlinuz-$k" ] && kvers+=("$k")
-    done
-fi
-[ ${#kvers[@]} -gt 0 ] || die "no kernel with headers and image installed"
+# The same kernels as tests/kernels/run.sh, resolved from the archive and
+# installed here too: what an earlier run left installed does not matter.
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
+"$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"
+resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
+    || die "cannot resolve or install kernels ${want[*]} (see above)"
+kvers=()
+while read -r k _; do kvers+=("$k"); done <<<"$resolved"
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/fph-dkms.XXXXXX")
 had_before=0

@@ -14,11 +14,11 @@
 #
 # For each kernel:
 #   1. installs its linux-image and linux-headers package if missing
-#      (apt-get, needs root; the versioned packages the meta packages
-#      linux-{image,headers}-{amd64,cloud-amd64} of bookworm (6.1) and
-#      bookworm-backports (6.12) depend on; the meta packages themselves
-#      stay at 6.1, and so do guest/Makefile's and the image builder's
-#      default kernel);
+#      (scripts/kernel-packages.py, needs root: the versioned packages that
+#      the newest binary meta package linux-image-FLAVOUR of the series in
+#      bookworm[-security] (6.1) or bookworm-backports (6.12) depends on;
+#      the meta packages themselves stay at 6.1, and so do guest/Makefile's
+#      and the image builder's default kernel);
 #   2. builds the driver into guest/build/KVER/ (W=1) and fails on any compiler
 #      or modpost warning;
 #   3. builds a guest image for KVER into $FPH_KERNELS_OUT/KVER
@@ -51,74 +51,15 @@ want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
 
 # ---- which packages ----------------------------------------------------------
-# meta_dep META SERIES: the versioned package that META's newest SERIES.x
-# version depends on, e.g. linux-image-cloud-amd64 6.12 ->
-# linux-image-6.12.95+deb12-cloud-amd64.
-meta_dep() {
-    local meta=$1 series=$2 ver
-    ver=$(apt-cache madison "$meta" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' \
-          | grep "^${series//./\\.}\\." | sort -V | tail -1)
-    [ -n "$ver" ] || return 1
-    apt-cache show "$meta=$ver" 2>/dev/null \
-        | sed -n "s/^Depends: \\(${meta%-*amd64}-[^ ,]*\\).*/\\1/p" | head -1
-}
-
-# resolve SPEC: prints "KVER SERIES FLAVOUR"
-resolve() {
-    local spec=$1 series flavour pkg
-    case $spec in
-        6.1-amd64|6.1-cloud-amd64|6.12-amd64|6.12-cloud-amd64)
-            series=${spec%%-*} flavour=${spec#*-} ;;
-        *-cloud-amd64) series=$(echo "$spec" | cut -d. -f1,2); flavour=cloud-amd64 ;;
-        *-amd64)       series=$(echo "$spec" | cut -d. -f1,2); flavour=amd64 ;;
-        *) return 1 ;;
-    esac
-    case $spec in
-        6.*-amd64) case $spec in *.*.*) echo "$spec $series $flavour"; return 0 ;; esac ;;
-    esac
-    # An installed kernel of that series and flavour wins (newest).
-    local k
-    k=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' \
-        | grep "^${series//./\\.}\\." | grep -- "-$flavour\$" \
-        | { [ "$flavour" = amd64 ] && grep -v -- -cloud- || cat; } | sort -V | tail -1)
-    if [ -n "$k" ] && [ -d "/usr/src/linux-headers-$k" ]; then
-        echo "$k $series $flavour"; return 0
-    fi
-    pkg=$(meta_dep "linux-image-$flavour" "$series") || return 1
-    [ -n "$pkg" ] || return 1
-    echo "${pkg#linux-image-} $series $flavour"
-}
-
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
+# scripts/kernel-packages.py resolves each spec from the binary apt lists
+# (the versioned package the meta package linux-image-FLAVOUR of that series
+# depends on) and installs image and headers where missing.
+[ "$(id -u)" = 0 ] && { "$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"; }
+resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
+    || die "cannot resolve or install kernels ${want[*]} (see above)"
 declare -a kvers=()
-declare -a to_install=()
-for spec in "${want[@]}"; do
-    r=$(resolve "$spec") || {
-        if [ "$(id -u)" = 0 ]; then
-            "$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"
-        fi
-        r=$(resolve "$spec") || die "cannot resolve kernel '$spec' (apt lists without bookworm-backports? run scripts/setup-apt.sh)"
-    }
-    read -r kver series flavour <<<"$r"
-    kvers+=("$kver")
-    # 6.12 is in bookworm-backports only; pin the versioned packages there
-    # rather than `-t bookworm-backports`, which would also upgrade the
-    # meta packages, linux-libc-dev and linux-perf.
-    suffix=
-    [ "$series" = 6.1 ] || suffix=/bookworm-backports
-    for p in "linux-image-$kver" "linux-headers-$kver"; do
-        installed "$p" || to_install+=("$p$suffix")
-    done
-done
-
-if [ ${#to_install[@]} -gt 0 ]; then
-    [ "$(id -u)" = 0 ] || die "need root to install ${to_install[*]}"
-    log "installing ${to_install[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${to_install[@]}" >"${TMPDIR:-/tmp}/fph-kernels-apt.log" 2>&1 \
-        || die "apt-get install failed, see ${TMPDIR:-/tmp}/fph-kernels-apt.log"
-fi
+while read -r kver _; do kvers+=("$kver"); done <<<"$resolved"
+log "kernels: ${kvers[*]}"
 
 # ---- per kernel ----------------------------------------------------------------
 now() { date +%s; }
