@@ -140,7 +140,12 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
     VirtQueueElement *elem;
     bool notify = false;
 
-    if (!vdev->vm_running) {
+    /*
+     * Nothing is taken before DRIVER_OK (virtio 1.2, 3.1.2: the driver may
+     * still be setting the device up) nor while the VM is stopped;
+     * fph_set_status() and fph_vm_state_change() pick up what waits.
+     */
+    if (!virtio_device_should_start(vdev, vdev->status)) {
         return;
     }
     /*
@@ -178,6 +183,16 @@ static void fph_kick_bh(void *opaque)
     VirtIOFph *dev = opaque;
 
     fph_handle_queue(VIRTIO_DEVICE(dev), dev->vq);
+}
+
+static void fph_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    VirtIOFph *dev = VIRTIO_FPH(vdev);
+
+    /* Runs before vdev->status changes: the BH sees the new status. */
+    if (virtio_device_should_start(vdev, status)) {
+        qemu_bh_schedule(dev->kick_bh);
+    }
 }
 
 static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
@@ -264,8 +279,9 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     dev->owner = owner;
     dev->max_ranges = fph_object_max_ranges(owner);
     dev->core = fph_core_new(dev->max_ranges);
-    dev->done_bh = qemu_bh_new(fph_done_bh, dev);
-    dev->kick_bh = qemu_bh_new(fph_kick_bh, dev);
+    /* Guarded: a BH that touches guest RAM must not re-enter the device. */
+    dev->done_bh = virtio_bh_new_guarded(qdev, fph_done_bh, dev);
+    dev->kick_bh = virtio_bh_new_guarded(qdev, fph_kick_bh, dev);
     dev->worker = fph_worker_new(&fph_hook_ops, dev, dev->done_bh);
     virtio_init(vdev, VIRTIO_ID_FPH, sizeof(struct virtio_fph_config));
     dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
@@ -332,6 +348,7 @@ static void fph_class_init(ObjectClass *klass, void *data)
     vdc->get_config = fph_get_config;
     vdc->get_features = fph_get_features;
     vdc->reset = fph_reset;
+    vdc->set_status = fph_set_status;
     vdc->vmsd = &vmstate_virtio_fph_device;
 }
 
