@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fph: thin wrapper around scripts/ and Meson.  See README.md.
 #
 #   make demo    build everything, boot a guest with fph, show it working

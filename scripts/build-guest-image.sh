@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build the fph test guest: OUTDIR/vmlinuz + OUTDIR/initramfs (newc cpio, gzip).
 #
 # usage: scripts/build-guest-image.sh OUTDIR [FPH_WORKLOAD_BINARY]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build the patched QEMU 10.0 that fph needs, cached outside the checkout.
 #
 #   scripts/build-qemu.sh            build (or reuse) and print the paths

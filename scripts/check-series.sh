@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check-series.sh [WORKDIR]: apply patches/qemu/ one at a time to the
 # pristine QEMU source and build qemu-system-x86_64 after each, to show
 # that every patch builds on its own (as upstream bisection requires).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # format-patches.sh QEMU_GIT_TREE BASE: regenerate patches/qemu/ from a
 # QEMU git tree whose commits since BASE are the hook series; the cover
 # letter's subject and text come from patches/qemu/cover-letter.txt.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # install.sh BUILDDIR PREFIX: install the patched emulator and the fph module.
 #
 # PREFIX/bin/qemu-system-x86_64          patched QEMU (relocatable build)

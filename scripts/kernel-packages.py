@@ -23,8 +23,8 @@ depends on, asked of apt (`apt-cache depends META=VERSION`), never built
 from the meta package's name.  The archive moves (ABI bumps, point
 releases, security updates that replace the old version on the mirror):
 nothing here names a version, and when `install` fails although
-scripts/apt-install.sh refreshed the lists, it resolves again on them.  Only where the archive has no
-binary version of the series at all does an installed kernel of that
+scripts/apt-install.sh refreshed the lists, it resolves again on them.
+Only where the archive has no binary version of the series at all does an installed kernel of that
 series and flavour stand in, with a warning.
 
 Environment: APT_CACHE, APT_INSTALL, DPKG (the commands; tests replace

@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
-# lint.sh BUILDDIR: style checks that upstream reviewers run.
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lint.sh BUILDDIR: style checks that upstream reviewers run, and ours.
 #  - QEMU's scripts/checkpatch.pl on the module's C glue and on the series
 #  - the kernel's checkpatch.pl --strict on guest/ (make -C guest checkpatch)
-set -euo pipefail
+#  - every file names its licence (scripts/check-spdx.py, REUSE layout)
+#  - shellcheck (warnings and errors) on every shell script
+#  - flake8 on every Python file (.flake8)
+# Exit 1 if any of them finds something; each prints one summary line.
+set -uo pipefail
 build=$1
+here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=/dev/null
 . "$build/qemu.env"
-here=$(cd "$(dirname "$0")/.." && pwd)
-cp=$QEMU_SRC/scripts/checkpatch.pl
+"$here/scripts/apt-install.sh" shellcheck flake8 || exit 1
 status=0
+verdict() { if [ "$1" = 0 ]; then echo clean; else status=1; echo ERRORS; fi; }
+
+cp=$QEMU_SRC/scripts/checkpatch.pl
+rc=0
 for f in "$here"/module/*.c "$here"/module/*.h; do
-    perl "$cp" -q --no-tree -f "$f" || status=1
+    perl "$cp" -q --no-tree -f "$f" || rc=1
 done
 for p in "$here"/patches/qemu/000[1-9]-*.patch; do
-    perl "$cp" -q "$p" || status=1
+    perl "$cp" -q "$p" || rc=1
 done
-echo "lint: QEMU checkpatch on module/ and patches/qemu: $([ $status = 0 ] && echo clean || echo ERRORS)"
+echo "lint: QEMU checkpatch on module/ and patches/qemu: $(verdict $rc)"
+
 make -s -C "$here/guest" checkpatch || status=1
+
+"$here/scripts/check-spdx.py" "$here" || status=1
+
+cd "$here" || exit 1
+mapfile -t shells < <(git ls-files '*.sh' '*.sh.in' .ci/run guest-image/init scripts/fph-qemu.in)
+shellcheck -S warning "${shells[@]}"
+echo "lint: shellcheck on ${#shells[@]} scripts: $(verdict $?)"
+
+mapfile -t pys < <(git ls-files '*.py')
+flake8 "${pys[@]}"
+echo "lint: flake8 on ${#pys[@]} Python files: $(verdict $?)"
 exit $status

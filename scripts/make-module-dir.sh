@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make-module-dir.sh DIR MODULE.so QEMU_BUILD STAMP
 # Populate DIR as a QEMU module directory: the fph module under each QOM
 # type name it provides, plus the QEMU build's own modules.

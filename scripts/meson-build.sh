@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # meson-build.sh BUILDDIR: configure (or reconfigure) and build the project
 # against the patched QEMU named in BUILDDIR/qemu.env.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Enable the Debian archives fph needs and install the host packages.
 #  - deb-src trixie: QEMU 10.0 source (apt-get source qemu=...).
 #  - bookworm-backports: meson >= 1.5 for QEMU 10.0, linux 6.12 headers/images.
@@ -47,6 +48,7 @@ pkgs=(
     seabios qemu-system-data ipxe-qemu
     linux-image-amd64 linux-headers-amd64 busybox-static cpio
     gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap python3-pytest
+    shellcheck flake8
 )
 "$here/apt-install.sh" "${pkgs[@]}"
 # meson >= 1.5 from backports (QEMU 10.0 needs it).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Print how many test cases each suite ran, from Meson's testlog.json.
 
 GoogleTest binaries report "[  PASSED  ] N tests", TAP (qtest) "ok N ...",

@@ -107,7 +107,7 @@ def main() -> int:
               "(fill 64 MiB held)", flush=True)
         rc, kmods = guest.run("cat /proc/modules", min(20.0, left()))
         print("boot-smoke: modules: " + " ".join(
-            l.split()[0] for l in kmods.splitlines() if l.strip()), flush=True)
+            ln.split()[0] for ln in kmods.splitlines() if ln.strip()), flush=True)
 
         step = "poweroff"
         guest.poweroff()

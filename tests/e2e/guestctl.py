@@ -208,8 +208,8 @@ class Guest:
 def parse_kv(output: str, prefix: str | None = None) -> dict[str, str]:
     """Parse the last `prefix key=value ... ok|FAIL` line of fph-workload
     output into a dict (bare words map to "", e.g. {'ok': ''})."""
-    lines = [l for l in output.splitlines()
-             if prefix is None or l.split(" ", 1)[0] == prefix]
+    lines = [ln for ln in output.splitlines()
+             if prefix is None or ln.split(" ", 1)[0] == prefix]
     if not lines:
         return {}
     kv: dict[str, str] = {}

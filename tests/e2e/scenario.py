@@ -10,7 +10,6 @@ import dataclasses
 import os
 import shutil
 import tempfile
-import time
 
 import guestctl
 import vm as V

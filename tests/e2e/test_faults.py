@@ -127,7 +127,7 @@ def test_destination_without_object() -> None:
                                  "device succeeded")
         dst.proc.wait(30)
         log = open(dst.log_path, errors="replace").read()
-        line = next(l for l in log.splitlines() if "virtio-fph" in l)
+        line = next(ln for ln in log.splitlines() if "virtio-fph" in ln)
         print(f"  destination: {line.strip()}")
         assert s.src.qmp.cmd("query-status")["status"] == "running"
         assert_idle(s.src)

@@ -19,7 +19,8 @@ def req(rtype, epoch, ranges, nr=None, reserved=0, reserved2=0):
 
 SEEDS = {
     'cand_one_page': req(CAND, 1, [(0, PAGE)]),
-    'cand_merge_adjacent': req(CAND, 1, [(0, 2 * PAGE), (2 * PAGE, 2 * PAGE), (3 * PAGE, 4 * PAGE)]),
+    'cand_merge_adjacent': req(CAND, 1, [(0, 2 * PAGE), (2 * PAGE, 2 * PAGE),
+                                         (3 * PAGE, 4 * PAGE)]),
     'cand_across_adjacent_ram': req(CAND, 1, [(16 * MiB - PAGE, 2 * PAGE)]),
     'cand_mixed_invalid': req(CAND, 1, [(PAGE, PAGE), (0x123, PAGE), (40 * MiB, PAGE), (0, 0)]),
     'cand_high_ram': req(CAND, 1, [(0x100000000, 4 * MiB), (0xffffffffff000000, 0xfff000)]),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install PREFIX=... into a scratch prefix: the installed emulator
 # finds the module (no QEMU_MODULE_DIR) and its firmware (no -L), and
 # query-fph-stats answers.

@@ -102,8 +102,8 @@ LIT = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z_]\w*)|(\S)')
 
 
 def unescape(s: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1),
-                                                                m.group(1)), s)
+    escapes = {"n": "\n", "t": "\t"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), s)
 
 
 def format_of(arg: str) -> str | None:
@@ -139,8 +139,8 @@ def messages(path: str, text: str) -> list[tuple[str, str]]:
 
 def added_lines(patch: str) -> str:
     """The patch's added lines, other lines blanked (line numbers stay)."""
-    return "\n".join(l[1:] if l.startswith("+") and not l.startswith("+++")
-                     else "" for l in patch.splitlines())
+    return "\n".join(ln[1:] if ln.startswith("+") and not ln.startswith("+++")
+                     else "" for ln in patch.splitlines())
 
 
 def pattern(fmt: str) -> re.Pattern:

@@ -59,7 +59,7 @@ def workdir() -> tempfile.TemporaryDirectory:
 
 def module_loaded(g: guestctl.Guest) -> bool:
     lsmod = g.check("lsmod")
-    return any(l.split()[:1] == ["virtio_fph"] for l in lsmod.splitlines())
+    return any(ln.split()[:1] == ["virtio_fph"] for ln in lsmod.splitlines())
 
 
 def bound_device(g: guestctl.Guest) -> str:

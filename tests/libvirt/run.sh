@@ -41,7 +41,7 @@ skip() { echo "SKIP libvirt: $*"; exit 77; }
 fail() { echo "FAIL libvirt: $*"; exit 1; }
 log() { echo "libvirt: $*" >&2; }
 
-prefix= build=
+prefix='' build=''
 if [ "${1:-}" = --prefix ]; then
     [ $# -eq 3 ] || { echo "usage: $0 BUILD IMAGE_DIR | --prefix PREFIX IMAGE_DIR" >&2; exit 2; }
     prefix=$(realpath "$2") image=$3

@@ -1,4 +1,6 @@
 /*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
  * qtest: a hostile virtio-fph driver against the real device while a live
  * migration is in progress, so that a hinting epoch is open.
  *
@@ -36,8 +38,6 @@
  * FILLER keep the migration thread below 64 MiB for ~48 s: everything
  * above is still to be sent while the test runs, which makes pages-skipped
  * deterministic.
- *
- * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
