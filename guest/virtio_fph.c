@@ -5,7 +5,7 @@
  * Once per migration epoch (the device opens one after each dirty-bitmap
  * sync and announces it by a config change) the driver tells the host which
  * guest pages are free, so that it need not send them.  The safety rule
- * (docs/protocol.rst, design/correctness.md): a page may be skipped only if
+ * (docs/protocol.rst, docs/design.rst): a page may be skipped only if
  * it was seen free *after* the host re-armed dirty tracking for it and
  * before the next sync.  Hence two phases per batch:
  *

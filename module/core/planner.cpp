@@ -71,7 +71,7 @@ Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const Interval
     plan.kind = Plan::Kind::Confirm;
     std::vector<Range> kept;
     for (const Range& r : valid_ranges(req, ram, plan)) {
-        // Only what was armed this epoch may be skipped (correctness rule 2);
+        // Only what was armed this epoch may be skipped (the re-arm rule, docs/design.rst);
         // the unarmed part is dropped, the armed part still counts.
         if (!armed.contains(r)) {
             ++plan.rejects[FPH_REJECT_NOT_ARMED];

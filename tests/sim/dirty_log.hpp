@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The accelerator's dirty tracking, the two models of design/correctness.md.
+// The accelerator's dirty tracking, the two models of docs/design.rst.
 //
 // Both feed QEMU's DIRTY_MEMORY_MIGRATION bitmap ("dirty memory"), which
 // migration_bitmap_sync() test-and-clears into the migration bitmap:

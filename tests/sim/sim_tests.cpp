@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The simulator's proof obligations (design/correctness.md) as tests:
+// The simulator's proof obligations (docs/design.rst) as tests:
 //  - the correct protocol keeps every allocated page intact under both
 //    dirty-log models, skips pages and sees stale hints refused;
 //  - each deliberately broken variant is caught -- a failing seed is found
@@ -7,8 +7,8 @@
 //    passes where it does not;
 //  - runs are deterministic per seed.
 //
-// Where the simulator disagrees with the table in correctness.md, the test
-// states what the modelled QEMU code (patch 0005 + ram.c) actually does and
+// Where the simulator corrected the first table of broken variants, the
+// test states what the modelled QEMU code (patch 0005 + ram.c) actually does and
 // why; see docs/simulation.rst, "Findings".
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@ using Pfn = std::uint64_t;
 inline constexpr std::uint64_t kPageSize = VIRTIO_FPH_PAGE_SIZE;
 inline constexpr unsigned kPageShift = VIRTIO_FPH_PAGE_SHIFT;
 
-// How writes reach the migration bitmap (design/correctness.md, "dirty log").
+// How writes reach the migration bitmap (docs/design.rst, "the dirty log").
 enum class Accel {
     Tcg,  // DIRTY_MEMORY_MIGRATION bit set on every write, test-and-cleared at sync
     Kvm,  // manual dirty-log protection: one KVM bit per page, explicit clear
