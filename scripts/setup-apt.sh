@@ -41,8 +41,11 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mtime +0 2>/dev/null)" ]; then
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
+# What a minimal Debian 12 lacks as well (make check-fresh): QEMU's
+# configure makes a venv (python3-venv); the tests use ps, xz and zstd.
 pkgs=(
     build-essential git pkg-config ninja-build dpkg-dev quilt devscripts
+    python3 python3-venv procps xz-utils zstd
     libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
     googletest libgtest-dev libgmock-dev nlohmann-json3-dev
     seabios qemu-system-data ipxe-qemu
