@@ -75,6 +75,11 @@ unshare --pid --fork --mount -- \
         mount -t proc proc "$r/proc"
         mount -t sysfs sysfs "$r/sys"
         mount --rbind /dev "$r/dev"
+        # A devpts of its own, as container managers give one: with the
+        # host devpts (ptmxmode=000) the per-domain /dev of libvirt has no
+        # usable /dev/pts/ptmx ("Failed to create PTY").
+        mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$r/dev/pts"
+        mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx"
         mount -t tmpfs tmpfs "$r/tmp"
         cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
         exec chroot "$r" /usr/bin/env -i HOME=/root CI=true \
