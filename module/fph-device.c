@@ -23,6 +23,7 @@
 #include "system/runstate.h"
 #include "fph.h"
 #include "fph-worker.h"
+#include "fph-qapi-types.h"
 #include "trace-fph.h"
 
 #define FPH_QUEUE_SIZE 64
@@ -68,9 +69,15 @@ static void fph_set_config_epoch(VirtIOFph *dev, uint32_t epoch)
 static void fph_epoch_begin(void *opaque, uint64_t epoch)
 {
     VirtIOFph *dev = opaque;
-    g_autoptr(GArray) ram = fph_ram_map_collect();
+    FphUnhintableRamList *unhintable = NULL;
+    g_autoptr(GArray) ram = fph_ram_map_collect(&unhintable);
 
-    /* Main RAM may have been remapped (e.g. PAM) since the last epoch. */
+    if (!dev->layout_reported) {
+        fph_ram_map_warn(ram, unhintable);
+        dev->layout_reported = true;
+    }
+    qapi_free_FphUnhintableRamList(unhintable);
+    /* RAM may have been remapped (PAM) or hot-added since the last epoch. */
     fph_core_set_ram(dev->core, (FphRamRange *)ram->data, ram->len);
     fph_set_config_epoch(dev, fph_core_epoch_begin(dev->core, epoch));
     trace_fph_epoch_begin(epoch, dev->config_epoch);
@@ -81,6 +88,9 @@ static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
     VirtIOFph *dev = opaque;
 
     trace_fph_epoch_end(epoch, dev->config_epoch, why);
+    if (why == RAM_FILTER_EPOCH_END_CLEANUP) {
+        dev->layout_reported = false;   /* the migration is over */
+    }
     fph_core_epoch_end(dev->core);
     fph_set_config_epoch(dev, VIRTIO_FPH_EPOCH_NONE);
 }

@@ -19,6 +19,8 @@ FphStatsInfo *qmp_query_fph_stats(Error **errp)
     FphStatsInfo *info = g_new0(FphStatsInfo, 1);
     FreePageHint *fph = fph_object_get();
     VirtIOFph *dev = fph ? fph_object_device(fph) : NULL;
+    g_autoptr(GArray) ram = NULL;
+    const FphUnhintableRamList *e;
     FphStats s = {};
 
     info->rejected = g_new0(FphRejectInfo, 1);
@@ -43,6 +45,14 @@ FphStatsInfo *qmp_query_fph_stats(Error **errp)
     info->rejected->malformed = s.rejected[FPH_REJECT_MALFORMED];
     info->rejected->over_limit = s.rejected[FPH_REJECT_OVER_LIMIT];
     info->rejected->not_armed = s.rejected[FPH_REJECT_NOT_ARMED];
+
+    /* The layout as it is now (hot-add, x-ignore-shared may change it). */
+    ram = fph_ram_map_collect(&info->unhintable);
+    info->hintable_bytes = fph_ram_map_bytes(ram);
+    info->ram_bytes = info->hintable_bytes;
+    for (e = info->unhintable; e; e = e->next) {
+        info->ram_bytes += e->value->bytes;
+    }
     return info;
 }
 

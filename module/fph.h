@@ -38,6 +38,7 @@ struct VirtIOFph {
     uint32_t max_ranges;
     uint32_t config_epoch;      /* what the guest reads from config */
     bool busy;                  /* a request is with the worker */
+    bool layout_reported;       /* fph_ram_map_warn() ran this migration */
     VMChangeStateEntry *vmstate;
 };
 
@@ -55,8 +56,16 @@ VirtIOFph *fph_object_device(FreePageHint *fph);
 bool fph_device_driver_ok(VirtIOFph *dev);
 void fph_device_get_stats(VirtIOFph *dev, FphStats *stats);
 
-/* fph-ram-map.c: guest RAM that may be hinted, as guest-physical ranges. */
-GArray *fph_ram_map_collect(void);
+/*
+ * fph-ram-map.c: guest RAM that may be hinted, as guest-physical ranges
+ * (FphRamRange); the rest of guest RAM, by region and reason, into
+ * @unhintable if not NULL.
+ */
+typedef struct FphUnhintableRamList FphUnhintableRamList;
+GArray *fph_ram_map_collect(FphUnhintableRamList **unhintable);
+uint64_t fph_ram_map_bytes(const GArray *ranges);
+void fph_ram_map_warn(const GArray *hintable,
+                      const FphUnhintableRamList *unhintable);
 
 /* fph-qmp.c */
 void fph_qmp_register(void);

@@ -85,7 +85,32 @@ def test_churn_verify() -> None:
     assert fph.pages_skipped > 0
 
 
-TESTS = [test_freed_dirty, test_fragmented, test_churn_verify]
+# What libvirt generates for a domain with two <numa> cells of uneven size.
+NUMA_UNEVEN = ["-object", "memory-backend-ram,id=m0,size=384M",
+               "-object", "memory-backend-ram,id=m1,size=640M",
+               "-numa", "node,memdev=m0", "-numa", "node,memdev=m1"]
+
+
+def test_numa_verify() -> None:
+    """Two uneven NUMA nodes: memory freed on both is skipped (the guest
+    fills node 0 first, then node 1), every page intact on arrival."""
+    prep = ["fph-workload fill 128", "fph-workload dirty 700"]
+    base = S.run(QEMU, IMAGE, "numa", False, prep, extra=NUMA_UNEVEN)
+    fph = S.run(QEMU, IMAGE, "numa", True, prep,
+                after=["fph-workload verify"], extra=NUMA_UNEVEN)
+    report(base, fph)
+    st = fph.fph_stats
+    print(f"  layout:  ram {S.mib(st['ram-bytes'])}, hintable "
+          f"{S.mib(st['hintable-bytes'])}, unhintable {st['unhintable']}")
+    verify = S.guestctl.parse_kv(fph.verify, "verify")
+    assert verify["bad"] == "0" and int(verify["pages"]) == 32768, verify
+    assert st["hintable-bytes"] >= (1024 - 1) << 20, st
+    assert fph.transferred < 0.25 * base.transferred, "not < 25% of default"
+    check_stats_consistent(base, fph)
+
+
+TESTS = [test_freed_dirty, test_fragmented, test_churn_verify,
+         test_numa_verify]
 
 
 def main() -> int:

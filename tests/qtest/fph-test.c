@@ -113,7 +113,11 @@ static void test_stats_schema(void)
     for (i = 0; i < G_N_ELEMENTS(reject_keys); i++) {
         g_assert_cmpint(qdict_get_int(rejected, reject_keys[i]), ==, 0);
     }
-    g_assert_cmpint(qdict_size(ret), ==, 13);
+    g_assert_cmpint(qdict_size(ret), ==, 16);
+    g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), >, 0);
+    g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), <=,
+                    qdict_get_int(ret, "ram-bytes"));
+    g_assert_nonnull(qdict_get_qlist(ret, "unhintable"));
 
     cmds = qtest_qmp(qts, "{'execute': 'query-commands'}");
     cmds_str = qobject_to_json(QOBJECT(cmds));
