@@ -153,16 +153,13 @@ static void test_ignore_shared(void)
                                   "-numa node,memdev=m0 -numa node,memdev=m1",
                                   path);
     g_auto(Layout) l = {};
-    QDict *r;
 
     query_layout(qts, &l);
     assert_all_hintable(&l, 384 * MiB);
 
-    r = qtest_qmp(qts, "{'execute': 'migrate-set-capabilities', 'arguments':"
-                  " {'capabilities': [{'capability': 'x-ignore-shared',"
-                  " 'state': true}]}}");
-    g_assert_false(qdict_haskey(r, "error"));
-    qobject_unref(r);
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate-set-capabilities',"
+                             " 'arguments': {'capabilities': [{'capability':"
+                             " 'x-ignore-shared', 'state': true}]}}");
     query_layout(qts, &l);
     g_assert_cmpuint(l.not_migrated, ==, 128 * MiB);
     g_assert_cmpuint(GPOINTER_TO_SIZE(g_hash_table_lookup(l.by_region, "m1")),
@@ -179,22 +176,17 @@ static void test_pc_dimm_hotplug(void)
     QTestState *qts = qtest_init(MACHINE "-m 256M,slots=2,maxmem=1G");
     g_auto(Layout) l = {};
     uint64_t before;
-    QDict *r;
 
     query_layout(qts, &l);
     assert_all_hintable(&l, 256 * MiB);
     before = l.hintable;
 
-    r = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                  " {'qom-type': 'memory-backend-ram', 'id': 'dimm0mem',"
-                  " 'size': 134217728}}");
-    g_assert_false(qdict_haskey(r, "error"));
-    qobject_unref(r);
-    r = qtest_qmp(qts, "{'execute': 'device_add', 'arguments':"
-                  " {'driver': 'pc-dimm', 'id': 'dimm0',"
-                  " 'memdev': 'dimm0mem'}}");
-    g_assert_false(qdict_haskey(r, "error"));
-    qobject_unref(r);
+    qtest_qmp_assert_success(qts, "{'execute': 'object-add', 'arguments':"
+                             " {'qom-type': 'memory-backend-ram',"
+                             " 'id': 'dimm0mem', 'size': 134217728}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'device_add', 'arguments':"
+                             " {'driver': 'pc-dimm', 'id': 'dimm0',"
+                             " 'memdev': 'dimm0mem'}}");
 
     query_layout(qts, &l);
     g_assert_cmpuint(l.hintable, ==, before + 128 * MiB);
