@@ -103,10 +103,26 @@ def binary_versions(madison: str, package: str) -> list[tuple[str, str]]:
     return out
 
 
-def newest_in_series(versions: list[tuple[str, str]],
-                     series: str) -> tuple[str, str] | None:
+def host_codename() -> str:
+    """VERSION_CODENAME of this machine (bookworm), '' if unknown."""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("VERSION_CODENAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return ""
+
+
+def newest_in_series(versions: list[tuple[str, str]], series: str,
+                     codename: str = "") -> tuple[str, str] | None:
     # "6.1." is not a prefix of "6.12.x": the dot ends the series.
     inseries = [v for v in versions if v[0].startswith(series + ".")]
+    # This release's suites (bookworm, -security, -backports) first: a
+    # kernel built for another release is the last resort.
+    own = [v for v in inseries if codename and v[1].startswith(codename)]
+    inseries = own or inseries
     if not inseries:
         return None
     key = functools.cmp_to_key(lambda x, y: version_cmp(x[0], y[0]))
@@ -164,7 +180,7 @@ def resolve(specs: list[str]) -> list[Kernel]:
             continue
         meta = f"linux-image-{flavour}"
         versions = binary_versions(madison, meta)
-        best = newest_in_series(versions, series)
+        best = newest_in_series(versions, series, host_codename())
         if best is not None:
             chosen[i] = (meta, best[0], best[1])
             continue

@@ -176,6 +176,15 @@ def test_series_prefix_is_exact():
     assert kp.newest_in_series(versions, "6.5") is None
 
 
+def test_own_release_first():
+    """A newer 6.12 of another release (trixie) is not taken on bookworm."""
+    versions = [("6.12.118-1", "trixie-security"),
+                ("6.12.95-1~bpo12+1", "bookworm-backports")]
+    assert (kp.newest_in_series(versions, "6.12", "bookworm")
+            == ("6.12.95-1~bpo12+1", "bookworm-backports"))
+    assert kp.newest_in_series(versions, "6.12", "")[0] == "6.12.118-1"
+
+
 def test_newest_by_dpkg_order_not_text():
     versions = [("6.1.99-1", "a"), ("6.1.158-1", "b"), ("6.1.158-1+b1", "c")]
     assert kp.newest_in_series(versions, "6.1") == ("6.1.158-1+b1", "c")
