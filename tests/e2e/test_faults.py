@@ -251,9 +251,21 @@ def postcopy_run(fph: bool) -> dict:
         guest = dst.connect_guest(False)
         guest.check(f"fph-workload dirty {AFTER_MIB}", timeout=300)
         after_s = time.monotonic() - t_switch
+        # The destination reports its (cumulative) blocktime only until
+        # it cleans up its incoming state: read it while postcopy runs.
+        blocked_ms = None
+        deadline = time.monotonic() + 300
+        while (s.src.qmp.cmd("query-migrate")["status"] not in
+               ("completed", "failed", "cancelled")
+               and time.monotonic() < deadline):
+            b = dst.qmp.cmd("query-migrate").get("postcopy-blocktime")
+            blocked_ms = b if b is not None else blocked_ms
+            time.sleep(0.2)
+        b = dst.qmp.cmd("query-migrate").get("postcopy-blocktime")
+        blocked_ms = b if b is not None else blocked_ms
+        assert blocked_ms is not None, "no postcopy-blocktime reported"
         info = V.wait_migration(s.src, 300)
         postcopy_s = time.monotonic() - t_switch
-        blocked_ms = dst.qmp.cmd("query-migrate").get("postcopy-blocktime", 0)
         return {"after_s": after_s, "postcopy_s": postcopy_s,
                 "blocked_ms": blocked_ms, "skipped": skipped,
                 "transferred": info["ram"]["transferred"],
