@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Resolve and install the Debian kernels the guest tests run on.
 
-usage: kernel-packages.py resolve SPEC...
-       kernel-packages.py install SPEC...
+usage: kernel-packages.py resolve [SPEC...]
+       kernel-packages.py install [SPEC...]
 
 SPEC is SERIES-FLAVOUR (6.1-amd64, 6.1-cloud-amd64, 6.12-amd64,
 6.12-cloud-amd64) or a kernel release (6.12.95+deb12-cloud-amd64), which
-is taken as it is.  For each SPEC one line goes to stdout:
+is taken as it is.  Without SPEC: the four kernels the guest tests run
+on, 6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64.  For each SPEC
+one line goes to stdout:
 
     KVER SERIES FLAVOUR SUITE
 
@@ -43,6 +45,8 @@ from dataclasses import dataclass
 
 APT_INSTALL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            "apt-install.sh")
+DEFAULT_SPECS = ["6.1-amd64", "6.1-cloud-amd64", "6.12-amd64",
+                 "6.12-cloud-amd64"]
 SERIES_SPEC = re.compile(r"^(\d+\.\d+)-((?:cloud-)?amd64)$")
 RELEASE_SPEC = re.compile(r"^(\d+\.\d+)\.\S*?-((?:cloud-)?amd64)$")
 
@@ -228,10 +232,10 @@ def apt_install(kernels: list[Kernel]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] not in ("resolve", "install"):
+    if len(argv) < 2 or argv[1] not in ("resolve", "install"):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    specs = argv[2:]
+    specs = argv[2:] or DEFAULT_SPECS
     try:
         kernels = resolve(specs)
         if argv[1] == "install" and not apt_install(kernels):

@@ -47,8 +47,7 @@ shift 2
 [ -x "$qemu" ] || die "QEMU '$qemu' not executable"
 [ -x "$workload" ] || die "WORKLOAD '$workload' not executable"
 out=${FPH_KERNELS_OUT:-$root/build/kernels}
-want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
+want=("$@")   # none: scripts/kernel-packages.py's four
 
 # ---- which packages ----------------------------------------------------------
 # scripts/kernel-packages.py resolves each spec from the binary apt lists
@@ -56,7 +55,7 @@ want=("$@")
 # depends on) and installs image and headers where missing.
 [ "$(id -u)" = 0 ] && { "$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"; }
 resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
-    || die "cannot resolve or install kernels ${want[*]} (see above)"
+    || die "cannot resolve or install kernels ${want[*]:-(the default four)} (see above)"
 declare -a kvers=()
 while read -r kver _; do kvers+=("$kver"); done <<<"$resolved"
 log "kernels: ${kvers[*]}"

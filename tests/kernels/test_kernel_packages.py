@@ -153,6 +153,13 @@ def test_all_four_in_one_call(apt_cache, run_cli):
         "6.12.95+deb12-cloud-amd64"]
 
 
+def test_no_spec_is_the_default_four(apt_cache, run_cli):
+    _, write = apt_cache
+    assert run_cli(write()).stdout == run_cli(
+        write(), "6.1-amd64", "6.1-cloud-amd64", "6.12-amd64",
+        "6.12-cloud-amd64").stdout
+
+
 def test_packages_are_image_and_headers():
     k = kp.Kernel("6.1.0-57-cloud-amd64", "6.1", "cloud-amd64",
                   "bookworm-security")
