@@ -69,11 +69,13 @@ trap cleanup EXIT
 t0=$(date +%s)
 make -C "$root/guest" dkms-install >"$out/dkms-install.log" 2>&1 \
     || { cat "$out/dkms-install.log" >&2; die "make -C guest dkms-install failed"; }
-for f in dkms.conf Makefile Kbuild virtio_fph.c fph_compat.h include/fph/virtio_fph.h; do
+for f in dkms.conf Makefile Kbuild virtio_fph_main.c fph_walk.c fph_walk.h fph_compat.h \
+         include/fph/virtio_fph.h; do
     [ -f "/usr/src/$name-$ver/$f" ] || die "/usr/src/$name-$ver/$f missing after dkms-install"
 done
 log "make -C guest dkms-install: $(( $(date +%s) - t0 ))s"
 
+echo "1..${#kvers[@]}"   # TAP: one test point per kernel
 pass=0 fail=0
 for k in "${kvers[@]}"; do
     t0=$(date +%s)
@@ -115,11 +117,11 @@ for k in "${kvers[@]}"; do
         fi
     fi
     if [ $ok = 1 ]; then
-        pass=$((pass + 1)); st=PASS
+        pass=$((pass + 1)); st="ok $((pass + fail)) - PASS"
     else
-        fail=$((fail + 1)); st=FAIL
+        fail=$((fail + 1)); st="not ok $((pass + fail)) - FAIL"
     fi
     (IFS=';'; echo "$st $k: ${msg[*]}; $(( $(date +%s) - t0 ))s")
 done
-echo "$pass passed, $fail failed"
+echo "# $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The guest hint driver (guest/virtio_fph.c) as a state machine: each
-// step() is one zone->lock hold of the PFN scan or one request, so guest
-// allocator activity, device steps and syncs interleave between them.
+// The guest hint driver (guest/virtio_fph_main.c, its PFN scan in
+// guest/fph_walk.c) as a state machine: each step() is one zone->lock hold
+// of the PFN scan or one request, so guest allocator activity, device steps
+// and syncs interleave between them.
 //
 // Phase 1 collects free blocks of every order >= min_order into a batch of
 // at most max_ranges ranges and sends CANDIDATES; phase 2 re-checks which

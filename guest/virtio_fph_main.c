@@ -18,7 +18,8 @@
  * A page allocated and written between the phases is caught by the armed
  * tracking; a page still free at confirm time holds nothing worth sending.
  * The host enforces the epoch; the driver's own epoch checks only avoid
- * wasted work.  The driver never allocates or holds the pages it hints.
+ * wasted work.  The driver never allocates or holds the pages it hints:
+ * fph_walk.c finds them, in bounded holds of zone->lock, for both phases.
  *
  * Free-page content policy: the pages skipped here arrive on the destination
  * with whatever it holds for them -- zero if never sent, or the content of
@@ -38,15 +39,11 @@
 
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
-#include <linux/memory_hotplug.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
-#include <linux/mmzone.h>
 #include <linux/module.h>
-#include <linux/nodemask.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
-#include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/wait.h>
@@ -55,9 +52,8 @@
 #include <fph/virtio_fph.h>
 
 #include "fph_compat.h"
+#include "fph_walk.h"
 
-/* struct page visits per zone->lock hold: ~20 us on KVM, ~250 us on TCG. */
-#define FPH_SCAN_STEPS		4096
 /* zone->lock holds between two reads of the config epoch (an exit each). */
 #define FPH_EPOCH_POLL		64
 /* Smallest batch buffer we settle for if a large kmalloc fails. */
@@ -86,16 +82,6 @@ enum fph_disabled {
 	FPH_ENABLED,
 	FPH_DISABLED_POISON,		/* page_poison=1 */
 	FPH_DISABLED_INIT_ON_FREE,	/* init_on_free=1 */
-};
-
-/* A batch of ranges in wire format, built in ascending PFN order. */
-struct fph_buf {
-	struct virtio_fph_range *r;
-	u32 nr;
-	u32 cap;
-	u64 bytes;
-	unsigned long last_end;	/* end PFN of r[nr - 1] */
-	bool can_merge;		/* next range may extend r[nr - 1] */
 };
 
 struct fph_stats {
@@ -135,195 +121,15 @@ struct fph {
 /* Hinting from two devices makes no sense; debugfs has one directory. */
 static atomic_t fph_bound = ATOMIC_INIT(0);
 
-static void fph_buf_reset(struct fph_buf *b)
+/* One fph_walk_step(), its zone->lock hold accounted. */
+static bool fph_step(struct fph *fph, struct fph_walk *w, struct fph_buf *b)
 {
-	b->nr = 0;
-	b->bytes = 0;
-	b->can_merge = false;
-}
-
-/* Append [pfn, end) to @b, extending the last range if adjacent. */
-static bool fph_emit(struct fph_buf *b, unsigned long pfn, unsigned long end)
-{
-	u64 len = PFN_PHYS(end - pfn);
-
-	if (b->can_merge && b->last_end == pfn) {
-		le64_add_cpu(&b->r[b->nr - 1].len, len);
-	} else {
-		if (b->nr == b->cap)
-			return false;
-		b->r[b->nr].addr = cpu_to_le64(PFN_PHYS(pfn));
-		b->r[b->nr].len = cpu_to_le64(len);
-		b->nr++;
-		b->can_merge = true;
-	}
-	b->last_end = end;
-	b->bytes += len;
-	return true;
-}
-
-/*
- * Finding free blocks: the driver walks PFNs, not the free lists.
- *
- * A list cursor does not survive dropping zone->lock (its entry may be
- * allocated or merged meanwhile), and restarting a list to skip the first k
- * entries makes each lock hold as long as the prefix -- on a fragmented
- * guest one order-0 list alone takes ~5 ms to walk.  A PFN cursor stays
- * valid across unlock.  Each lock hold moves it at most FPH_SCAN_STEPS
- * steps upward; a step jumps over a whole free block (a PageBuddy head with
- * its order in page_private) or allocated compound page, otherwise over one
- * page.  Scanning upward meets every free block at its head, so only the
- * first PFN of a hold needs the full is_free_buddy_page()-style lookup (a
- * block may have merged across the cursor while the lock was dropped).  The
- * cost is one struct page read per allocated page or free block (at most
- * 512k for 2 GiB), ranges come out sorted and merge on the fly, and phase 2
- * re-checks candidates with the same code.
- *
- * Racy reads (compound order, pages of other zones) can only cost a hint:
- * a range is emitted only from a PageBuddy head of @zone seen under its
- * lock, and only the part of it inside [cursor, end).
- */
-
-/* Order of the free buddy block headed by @page in @zone, or -1. */
-static int fph_buddy_head(struct zone *zone, struct page *page)
-{
-	unsigned int order;
-
-	if (!PageBuddy(page) || page_zone(page) != zone)
-		return -1;
-	order = fph_buddy_order(page);
-	return order < FPH_NR_ORDERS ? order : -1;
-}
-
-/* If @pfn lies in a free block of @zone, return its order and set *@head. */
-static int fph_free_block(struct zone *zone, unsigned long pfn,
-			  unsigned long *head)
-{
-	unsigned int order;
-
-	for (order = 0; order < FPH_NR_ORDERS; order++) {
-		unsigned long h = pfn & ~((1UL << order) - 1);
-		struct page *page;
-		int bo;
-
-		if (h < zone->zone_start_pfn)
-			break;
-		page = pfn_to_online_page(h);
-		if (!page)
-			break;
-		bo = fph_buddy_head(zone, page);
-		if (bo >= (int)order) {
-			*head = h;
-			return bo;
-		}
-	}
-	return -1;
-}
-
-/* Pages to step over at allocated @page: all of it if it heads a compound. */
-static unsigned long fph_used_span(struct page *page, unsigned long pfn)
-{
-	unsigned int order;
-
-	if (!PageHead(page))
-		return 1;
-	order = min_t(unsigned int, compound_order(page), FPH_NR_ORDERS - 1);
-	return IS_ALIGNED(pfn, 1UL << order) ? 1UL << order : 1;
-}
-
-/*
- * Emit the free blocks of at least @min_order in [*cursor, end) of @zone
- * into @b, for at most FPH_SCAN_STEPS steps.  Returns false when @b is full;
- * *cursor is then the first block not emitted.  Caller holds zone->lock.
- */
-static bool fph_scan(struct zone *zone, unsigned long *cursor,
-		     unsigned long end, unsigned int min_order,
-		     struct fph_buf *b)
-{
-	unsigned long pfn = *cursor, head = pfn, next;
-	struct page *page = NULL;
-	unsigned int steps;
-	bool room = true;
-	int order;
-
-	for (steps = 0; pfn < end && steps < FPH_SCAN_STEPS; steps++) {
-		/*
-		 * Validity and online state change only at FPH_VALID_SPAN
-		 * boundaries, and every jump below is naturally aligned, so
-		 * it lands on one before leaving the span checked last.
-		 */
-		if (!page || IS_ALIGNED(pfn, FPH_VALID_SPAN)) {
-			page = pfn_to_online_page(pfn);
-			if (!page) {
-				pfn = ALIGN(pfn + 1, FPH_VALID_SPAN);
-				continue;
-			}
-		} else {
-			page = pfn_to_page(pfn);
-		}
-		if (steps) {
-			order = fph_buddy_head(zone, page);
-			head = pfn;
-		} else {
-			order = fph_free_block(zone, pfn, &head);
-		}
-		if (order < 0) {
-			pfn += fph_used_span(page, pfn);
-			continue;
-		}
-		next = head + (1UL << order);
-		if (order >= min_order && !fph_emit(b, pfn, min(next, end))) {
-			room = false;
-			break;
-		}
-		pfn = next;
-	}
-	*cursor = pfn;
-	return room;
-}
-
-/* fph_scan() in one zone->lock hold, accounted. */
-static bool fph_scan_locked(struct fph *fph, struct zone *zone,
-			    unsigned long *cursor, unsigned long end,
-			    unsigned int min_order, struct fph_buf *b)
-{
-	unsigned long flags;
 	bool room;
-	u64 t0, dt;
+	u64 dt;
 
-	spin_lock_irqsave(&zone->lock, flags);
-	t0 = ktime_get_ns();
-	room = fph_scan(zone, cursor, end, min_order, b);
-	dt = ktime_get_ns() - t0;
-	spin_unlock_irqrestore(&zone->lock, flags);
-
+	room = fph_walk_step(w, b, &dt);
 	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
 	return room;
-}
-
-/* Next populated zone (for_each_populated_zone() is not usable: unexported). */
-static struct zone *fph_next_zone(struct zone *zone)
-{
-	int nid;
-
-	if (zone) {
-		nid = zone_to_nid(zone);
-		zone++;
-	} else {
-		nid = first_online_node;
-		zone = NODE_DATA(nid)->node_zones;
-	}
-	for (;;) {
-		struct zone *last = NODE_DATA(nid)->node_zones + MAX_NR_ZONES;
-
-		for (; zone < last; zone++)
-			if (populated_zone(zone))
-				return zone;
-		nid = next_online_node(nid);
-		if (nid >= MAX_NUMNODES)
-			return NULL;
-		zone = NODE_DATA(nid)->node_zones;
-	}
 }
 
 /* True while the pass for @epoch is worth continuing. */
@@ -444,17 +250,12 @@ static int fph_confirm(struct fph *fph, u32 epoch)
 	for (i = 0; i < cand->nr; i++) {
 		unsigned long pfn = PHYS_PFN(le64_to_cpu(cand->r[i].addr));
 		unsigned long end = pfn + PHYS_PFN(le64_to_cpu(cand->r[i].len));
-		struct page *page = pfn_to_online_page(pfn);
-		struct zone *zone;
+		struct fph_walk w;
 
-		if (!page)
-			continue;
 		/* Candidates never span zones (see fph_pass()). */
-		zone = page_zone(page);
-		end = min(end, zone_end_pfn(zone));
-		while (pfn < end) {
-			if (!fph_scan_locked(fph, zone, &pfn, end, 0,
-					     &fph->conf)) {
+		fph_walk_range(&w, pfn, end, 0);
+		while (!fph_walk_done(&w)) {
+			if (!fph_step(fph, &w, &fph->conf)) {
 				err = fph_send_confirm(fph, epoch);
 				if (err)
 					return err;
@@ -498,18 +299,18 @@ static int fph_pass(struct fph *fph, u32 epoch)
 	int err;
 
 	fph_buf_reset(&fph->cand);
-	for (zone = fph_next_zone(NULL); zone; zone = fph_next_zone(zone)) {
-		unsigned long pfn = zone->zone_start_pfn;
+	for (zone = fph_walk_next_zone(NULL); zone;
+	     zone = fph_walk_next_zone(zone)) {
+		struct fph_walk w;
 
+		fph_walk_zone(&w, zone, min_order);
 		/* Phase 2 locks one zone per range: don't merge across. */
 		fph->cand.can_merge = false;
-		while (pfn < zone_end_pfn(zone)) {
+		while (!fph_walk_done(&w)) {
 			u64 t0 = ktime_get_ns();
 			bool room;
 
-			room = fph_scan_locked(fph, zone, &pfn,
-					       zone_end_pfn(zone), min_order,
-					       &fph->cand);
+			room = fph_step(fph, &w, &fph->cand);
 			fph->st.collect_ns_total += ktime_get_ns() - t0;
 			if (!room)
 				err = fph_batch(fph, epoch);
@@ -687,10 +488,6 @@ static int fph_probe(struct virtio_device *vdev)
 	u32 dev_max, cap;
 	int err;
 
-	/* fph_compat.h must agree with the free_area[] we are compiled for. */
-	BUILD_BUG_ON(FPH_NR_ORDERS !=
-		     sizeof_field(struct zone, free_area) /
-		     sizeof(struct free_area));
 	BUILD_BUG_ON(PAGE_SHIFT < VIRTIO_FPH_PAGE_SHIFT);
 
 	if (!vdev->config->get) {
