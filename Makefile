@@ -38,13 +38,17 @@ image: build guest
 
 check: image
 	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
-	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.json; exit $$rc
+	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; exit $$rc
 	scripts/lint.sh $(BUILD)
 	$(MAKE) fuzz-smoke
 	$(MAKE) bench-smoke
 
+# QEMU's python/qemu (qemu.machine, qemu.qmp), which the tests and the bench
+# drive QEMU with, from the QEMU source tree scripts/build-qemu.sh unpacked.
+QEMU_PYTHONPATH = $(shell . $(BUILD)/qemu.env && echo $$QEMU_SRC/python)
+
 demo: image
-	tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
+	PYTHONPATH=$(QEMU_PYTHONPATH) tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
 
 # Benchmark fph against default QEMU and virtio-balloon (docs/benchmarks.md).
 # `make bench` runs the full matrix (BENCH_MATRIX=reduced for the smaller one,
@@ -55,14 +59,14 @@ BENCH_MATRIX ?= full
 BENCH_ARGS ?=
 .PHONY: bench bench-smoke
 bench: image
-	$(BUILD)/bench/fph-bench --qemu $(BUILD)/fph-qemu --image $(BUILD)/guest \
-	  --matrix $(BENCH_MATRIX) $(BENCH_ARGS) \
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
+	  --image $(BUILD)/guest --matrix $(BENCH_MATRIX) $(BENCH_ARGS) \
 	  --out docs/benchmarks/fph-bench.json --plot docs/benchmarks/fph-bench.png \
 	  --doc docs/benchmarks.md
 
 bench-smoke: image
-	$(BUILD)/bench/fph-bench --smoke --qemu $(BUILD)/fph-qemu --image $(BUILD)/guest \
-	  --out $(BUILD)/bench-smoke.json
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \
+	  --image $(BUILD)/guest --out $(BUILD)/bench-smoke.json
 
 # libFuzzer on the core (tests/fuzz, clang): FUZZ_TIME seconds on a fresh
 # copy of the seed corpus in $(BUILD)/fuzz; fails on any crash.

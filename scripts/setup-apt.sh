@@ -47,7 +47,7 @@ pkgs=(
     build-essential git pkg-config ninja-build dpkg-dev quilt devscripts
     python3 python3-venv procps xz-utils zstd
     libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
-    googletest libgtest-dev libgmock-dev nlohmann-json3-dev
+    googletest libgtest-dev libgmock-dev
     seabios qemu-system-data ipxe-qemu
     linux-image-amd64 linux-headers-amd64 busybox-static cpio
     gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap python3-pytest

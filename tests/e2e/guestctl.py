@@ -13,20 +13,14 @@ output as::
 Commands are sent as ``@<id> <command>`` so each reply is matched to its
 command even across a reconnect or a migration (the id is chosen here).
 
+The console is QEMUMachine's console socket (vm.VM): a socket pair that
+exists before the guest starts, so nothing the guest prints is lost.
 Typical use::
 
-    qemu = launch_qemu(qemu_bin, image_dir, sock)          # serial = sock
-    g = Guest(sock, log_path="serial.log")                 # connects
-    g.wait_ready(60)
+    m = vm.VM(qemu, image_dir, workdir, "src")       # launched
+    g = m.connect_guest(wait_ready=True)
     rc, out = g.run("fph-workload meminfo", 30)
-    kv = parse_kv(out, "meminfo")                          # {'memtotal_kib': '...'}
-    g.poweroff(); qemu.wait(30)
-
-The QEMU side is ``-chardev socket,id=ser0,path=SOCK,server=on,wait=on
--serial chardev:ser0`` (see :func:`serial_args`): QEMU creates the socket and
-waits for this class to connect before it starts the guest, so nothing the
-guest prints is lost.  With ``wait=off`` output printed before the connection
-is dropped by QEMU, so wait_ready() can miss the marker (use ``ping()``).
+    kv = parse_kv(out, "meminfo")                    # {'memtotal_kib': '...'}
 """
 
 from __future__ import annotations
@@ -35,7 +29,6 @@ import os
 import re
 import select
 import socket
-import subprocess
 import time
 import uuid
 
@@ -53,37 +46,21 @@ class GuestError(Exception):
 class Guest:
     """Drive the fph guest through its serial console socket."""
 
-    def __init__(self, sock_path: str, connect_timeout: float = 30.0,
-                 log_path: str | None = None, echo: bool = False):
-        self.sock_path = sock_path
+    def __init__(self, sock: socket.socket, log_path: str | None = None,
+                 echo: bool = False):
         self.buf = ""          # received, not yet consumed
         self.transcript = []   # everything received (str chunks)
         self._log = open(log_path, "a", buffering=1) if log_path else None
         self._echo = echo
         self._counter = 0
         self._tag = uuid.uuid4().hex[:8]
-        self.sock = self._connect(connect_timeout)
+        self.sock = sock
+        sock.setblocking(False)
 
     # ------------------------------------------------------------ transport
-    def _connect(self, timeout: float) -> socket.socket:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(self.sock_path)
-                s.setblocking(False)
-                return s
-            except OSError as e:  # not created yet / not listening yet
-                last = e
-                s.close()
-                time.sleep(0.05)
-        raise GuestError(f"cannot connect to {self.sock_path}: {last}")
-
     def close(self) -> None:
-        if self.sock:
-            self.sock.close()
-            self.sock = None
+        # The socket is the QEMUMachine's; it closes it at shutdown.
+        self.sock = None
         if self._log:
             self._log.close()
             self._log = None
@@ -220,35 +197,16 @@ def parse_kv(output: str, prefix: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------- QEMU helpers
-DEFAULT_QEMU = "/work/dev/qemu/build/qemu-system-x86_64"
 DEFAULT_APPEND = "console=ttyS0 transparent_hugepage=never quiet"
 
 
-def serial_args(sock_path: str, wait: bool = True) -> list[str]:
-    w = "on" if wait else "off"
-    return ["-chardev", f"socket,id=ser0,path={sock_path},server=on,wait={w}",
-            "-serial", "chardev:ser0"]
-
-
-def qemu_args(qemu: str, image_dir: str, sock_path: str, mem: str = "1G",
-              append: str = DEFAULT_APPEND, extra: list[str] | None = None,
-              accel: str = "tcg", smp: int = 1) -> list[str]:
-    """Command line for the fph test guest (TCG, q35, serial on sock_path)."""
-    return [qemu, "-machine", "q35", "-accel", accel, "-m", mem,
-            "-smp", str(smp), "-nodefaults", "-nographic", "-no-user-config",
+def qemu_args(image_dir: str, mem: str = "1G", append: str = DEFAULT_APPEND,
+              extra: list[str] | None = None, smp: int = 1) -> list[str]:
+    """QEMU arguments for the fph test guest (TCG, q35); QEMUMachine adds
+    the monitor, the console and -display none."""
+    return ["-machine", "q35", "-accel", "tcg", "-m", mem,
+            "-smp", str(smp), "-nodefaults", "-no-user-config",
             "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
             "-kernel", os.path.join(image_dir, "vmlinuz"),
             "-initrd", os.path.join(image_dir, "initramfs"),
-            "-append", append,
-            *serial_args(sock_path), *(extra or [])]
-
-
-def launch_qemu(qemu: str, image_dir: str, sock_path: str,
-                stdout=None, **kw) -> subprocess.Popen:
-    """Start QEMU (see qemu_args); the caller then connects a Guest."""
-    if os.path.exists(sock_path):
-        os.unlink(sock_path)
-    args = qemu_args(qemu, image_dir, sock_path, **kw)
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=stdout, stderr=subprocess.STDOUT
-                            if stdout is not None else None)
+            "-append", append, *(extra or [])]

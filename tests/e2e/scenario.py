@@ -70,7 +70,7 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         dst = V.VM(qemu, image_dir, workdir, "dst", mem=f"{mem_mib}M",
                    fph=fph, incoming="defer", extra=extra)
         sock = os.path.join(workdir, "migration.sock")
-        dst.qmp.cmd("migrate-incoming", uri=f"unix:{sock}")
+        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
         info = V.migrate(src, dst, f"unix:{sock}", bandwidth)
         res = Result(
             scenario=scenario, fph=fph,

@@ -47,10 +47,10 @@ class Setup:
         dst = self.vm(name, fph=fph, incoming="defer")
         uri = f"unix:{os.path.join(self.dir, name + '.mig')}"
         if caps:
-            dst.qmp.cmd("migrate-set-capabilities", capabilities=[
+            dst.cmd("migrate-set-capabilities", capabilities=[
                 {"capability": c, "state": True}
                 for c in ("return-path", *caps)])
-        dst.qmp.cmd("migrate-incoming", uri=uri)
+        dst.cmd("migrate-incoming", uri=uri)
         return dst, uri
 
     def start_slow(self, name: str, bandwidth: int = 0,
@@ -65,7 +65,7 @@ class Setup:
 
     def finish(self) -> dict:
         """Let the running migration finish at full speed."""
-        self.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        self.src.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
         return V.wait_migration(self.src, 300)
 
     def close(self):
@@ -104,8 +104,8 @@ def test_cancel_then_migrate() -> None:
     try:
         # Slow enough that the hints cannot finish it before the cancel.
         s.start_slow("dst1", CRAWL)
-        s.src.qmp.cmd("migrate_cancel")
-        wait_for(lambda: s.src.qmp.cmd("query-migrate")["status"] ==
+        s.src.cmd("migrate_cancel")
+        wait_for(lambda: s.src.cmd("query-migrate")["status"] ==
                  "cancelled", 60, "cancelled")
         st = assert_idle(s.src)
         print(f"  cancelled after {st['requests']} requests, "
@@ -127,16 +127,16 @@ def test_destination_without_object() -> None:
         dst, uri = s.destination("plain", fph=False)
         try:
             V.migrate(s.src, dst, uri, FAST, timeout=60)
-        except V.QMPError as e:
+        except V.MigrationError as e:
             print(f"  source: {e}")
         else:
             raise AssertionError("migration to a destination without the "
                                  "device succeeded")
-        dst.proc.wait(30)
+        dst.wait(30)
         log = open(dst.log_path, errors="replace").read()
         line = next(ln for ln in log.splitlines() if "virtio-fph" in ln)
         print(f"  destination: {line.strip()}")
-        assert s.src.qmp.cmd("query-status")["status"] == "running"
+        assert s.src.cmd("query-status")["status"] == "running"
         assert_idle(s.src)
         print("  source: " + verify(s.guest))
     finally:
@@ -209,8 +209,8 @@ def test_postcopy_after_hinting() -> None:
     try:
         dst = s.start_slow("dst", CRAWL, caps=("postcopy-ram",))
         wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
-        s.src.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
-        s.src.qmp.cmd("migrate-start-postcopy")
+        s.src.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
+        s.src.cmd("migrate-start-postcopy")
         V.wait_migration(s.src, 300)
         st = assert_idle(s.src)
         print(f"  postcopy completed; {st['pages-skipped']} pages skipped "
@@ -236,17 +236,16 @@ def postcopy_run(fph: bool) -> dict:
     try:
         dst, uri = s.destination("dst", fph=fph, caps=POSTCOPY_CAPS)
         V.start_migration(s.src, dst, uri, PRECOPY_BW, caps=POSTCOPY_CAPS)
-        s.src.qmp.cmd("migrate-set-parameters",
-                      **{"max-postcopy-bandwidth": POSTCOPY_BW})
+        s.src.cmd("migrate-set-parameters", max_postcopy_bandwidth=POSTCOPY_BW)
         t0 = time.monotonic()
         if fph:
             wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
         time.sleep(max(0.0, 2.0 - (time.monotonic() - t0)))
         skipped = s.src.stats()["pages-skipped"] if fph else 0
-        s.src.qmp.cmd("migrate-start-postcopy")
+        s.src.cmd("migrate-start-postcopy")
         t_switch = time.monotonic()
         # Input sent before the destination runs would be lost.
-        wait_for(lambda: dst.qmp.cmd("query-status")["running"], 60,
+        wait_for(lambda: dst.cmd("query-status")["running"], 60,
                  "the destination to run")
         guest = dst.connect_guest(False)
         guest.check(f"fph-workload dirty {AFTER_MIB}", timeout=300)
@@ -255,13 +254,13 @@ def postcopy_run(fph: bool) -> dict:
         # it cleans up its incoming state: read it while postcopy runs.
         blocked_ms = None
         deadline = time.monotonic() + 300
-        while (s.src.qmp.cmd("query-migrate")["status"] not in
+        while (s.src.cmd("query-migrate")["status"] not in
                ("completed", "failed", "cancelled")
                and time.monotonic() < deadline):
-            b = dst.qmp.cmd("query-migrate").get("postcopy-blocktime")
+            b = dst.cmd("query-migrate").get("postcopy-blocktime")
             blocked_ms = b if b is not None else blocked_ms
             time.sleep(0.2)
-        b = dst.qmp.cmd("query-migrate").get("postcopy-blocktime")
+        b = dst.cmd("query-migrate").get("postcopy-blocktime")
         blocked_ms = b if b is not None else blocked_ms
         assert blocked_ms is not None, "no postcopy-blocktime reported"
         info = V.wait_migration(s.src, 300)

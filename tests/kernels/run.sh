@@ -59,11 +59,11 @@ resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
 declare -a kvers=()
 while read -r kver _; do kvers+=("$kver"); done <<<"$resolved"
 log "kernels: ${kvers[*]}"
+echo "1..${#kvers[@]}"   # TAP: one test point per kernel
 
 # ---- per kernel ----------------------------------------------------------------
 now() { date +%s; }
 pass=0 fail=0
-summary=()
 for kver in "${kvers[@]}"; do
     dir=$out/$kver
     mkdir -p "$dir"
@@ -111,12 +111,12 @@ for kver in "${kvers[@]}"; do
         pass=$((pass + 1))
         ratio=$(sed -n 's/.*ratio fph\/default \([0-9.]*\).*/\1/p' "$dir/freed_dirty.log" | tail -1)
         [ -n "$ratio" ] && line+="; freed-dirty fph/default $ratio"
+        echo "ok $((pass + fail)) - $line"
     else
         fail=$((fail + 1))
+        echo "not ok $((pass + fail)) - $line"
     fi
-    echo "$line"
-    summary+=("$line")
 done
 
-echo "$pass passed, $fail failed"
+echo "# $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""fph-bench: migrate the same guest between two QEMU processes on this
+machine (unix socket) for each scenario x contender x guest size x
+bandwidth x repetition, record query-migrate, query-fph-stats and the
+guest-side cost, and write raw JSON, markdown tables and a plot.
+
+  fph-bench.py --qemu build/fph-qemu --image build/guest --matrix reduced
+               --out docs/benchmarks/fph-bench.json
+               --plot docs/benchmarks/fph-bench.png --doc docs/benchmarks.md
+  fph-bench.py --smoke --qemu ... --image ...     (exit 1 if fph > default)
+  fph-bench.py --report-only docs/benchmarks/fph-bench.json --plot ... --doc ...
+
+QEMU is driven through QEMU's python/qemu (tests/e2e/vm.py, on PYTHONPATH:
+make sets it), the guest through tests/e2e/guestctl.py.  See
+docs/benchmarks.md for the method and the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(1, os.path.join(HERE, "..", "tests", "e2e"))
+
+import guestctl  # noqa: E402
+import matrix  # noqa: E402
+import plot  # noqa: E402
+import report  # noqa: E402
+import results as M  # noqa: E402
+from results import Key, Results  # noqa: E402
+
+USAGE = """\
+  --qemu PATH            emulator (build/fph-qemu)
+  --image DIR            guest image dir with vmlinuz, initramfs (build/guest)
+  --matrix NAME          reduced (default): 1,2 GiB, 10 Gbit/s, 3 reps, all;
+                         full: 1,2,4 GiB, 10 and 1 Gbit/s, 3 reps, all
+  --smoke                1 GiB, 1 rep, freed-dirty, default vs fph; exit 1 if
+                         fph transfers more than default or a run fails
+  --mem 1G,2G            guest sizes      --bandwidth 10G,1G (Gbit/s; plain = B/s)
+  --reps N               repetitions      --settle SEC (pause before migrating, 3)
+  --scenarios a,b        idle,freed-dirty,fragmented,churn
+  --contenders a,b       default,balloon-hint,balloon-report,fph
+  --budget-min N         start no new run after N minutes
+  --out FILE.json        raw results (rewritten after every run)
+  --plot FILE.png        gnuplot PNG     --doc FILE.md  update its generated section
+  --report-only FILE.json  regenerate plot/doc (or print tables) from raw results
+  --append               add to the runs already in --out (another matrix part)
+  --workdir DIR          scratch (default /tmp/fph-bench-PID)   --keep (keep logs)
+"""
+
+_NUM = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+
+
+def _split_num(s: str) -> tuple[float, str]:
+    m = _NUM.match(s)
+    return (float(m.group(1)), s[m.end():]) if m else (0.0, s)
+
+
+def parse_size_mib(s: str) -> int:
+    """"2G", "1.5GiB", "512M", "512" -> MiB."""
+    v, u = _split_num(s)
+    if u in ("G", "g", "GiB"):
+        return int(v * 1024)
+    if u in ("M", "m", "MiB", ""):
+        return int(v)
+    raise ValueError(f"bad size {s}")
+
+
+def parse_bw(s: str) -> int:
+    """"10G" / "1G" are Gbit/s; a plain number is bytes/s (max-bandwidth)."""
+    v, u = _split_num(s)
+    if u in ("G", "g"):
+        return int(v * 1e9 / 8)
+    if u in ("M", "m"):
+        return int(v * 1e6 / 8)
+    if u == "":
+        return int(v)
+    raise ValueError(f"bad bandwidth {s}")
+
+
+def split(s: str) -> list[str]:
+    return [x for x in s.split(",") if x]
+
+
+class Usage(Exception):
+    """A bad command line (exit 2)."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="fph-bench", usage="fph-bench [options]", add_help=False, allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Benchmark fph against default QEMU and virtio-balloon "
+        "(docs/benchmarks.md).", epilog=USAGE)
+    a = ap.add_argument
+    a("-h", "--help", action="help", help=argparse.SUPPRESS)
+    for opt in ("--qemu", "--image", "--mem", "--bandwidth", "--reps", "--scenarios",
+                "--contenders", "--out", "--plot", "--doc", "--report-only", "--workdir"):
+        a(opt, default="", help=argparse.SUPPRESS)
+    a("--matrix", default="reduced", help=argparse.SUPPRESS)
+    a("--settle", type=float, default=3.0, help=argparse.SUPPRESS)
+    a("--budget-min", type=float, default=0.0, help=argparse.SUPPRESS)  # 0: no limit
+    for flag in ("--smoke", "--keep", "--append"):
+        a(flag, action="store_true", help=argparse.SUPPRESS)
+    o = ap.parse_args(argv)
+    o.cmdline = " ".join(["fph-bench", *argv])
+    o.downtime_ms = 300
+
+    if o.smoke:
+        o.matrix = "smoke"
+    if o.matrix == "smoke":
+        o.mems, o.bws, o.n_reps = [1024], [1250000000], 1
+        o.scen, o.cont = ["freed-dirty"], ["default", "fph"]
+        o.smoke = True
+    elif o.matrix == "full":
+        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048, 4096], [1250000000, 125000000], \
+            3, [], []
+    elif o.matrix == "reduced":
+        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [1250000000], 3, [], []
+    else:
+        raise Usage(f"unknown matrix {o.matrix}")
+    if not o.smoke and (o.mem + o.bandwidth + o.reps + o.scenarios + o.contenders):
+        o.matrix += " + overrides"
+    try:
+        if o.mem:
+            o.mems = [parse_size_mib(s) for s in split(o.mem)]
+        if o.bandwidth:
+            o.bws = [parse_bw(s) for s in split(o.bandwidth)]
+        if o.reps:
+            o.n_reps = int(o.reps)
+    except ValueError as e:
+        raise Usage(str(e)) from e
+    if o.scenarios:
+        o.scen = split(o.scenarios)
+    if o.contenders:
+        o.cont = split(o.contenders)
+    o.scen = o.scen or list(matrix.SCENARIO_NAMES)
+    o.cont = o.cont or list(matrix.CONTENDER_NAMES)
+    for s in o.scen:
+        if s not in matrix.SCENARIO_NAMES:
+            raise Usage(f"unknown scenario {s}")
+    for c in o.cont:
+        if c not in matrix.CONTENDER_NAMES:
+            raise Usage(f"unknown contender {c}")
+    return o
+
+
+def log(*parts: str, end: str = "\n") -> None:
+    """Progress on stderr; a closed stderr (| head) does not stop the runs."""
+    try:
+        print(*parts, end=end, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------ report
+def make_report(o: argparse.Namespace, doc: dict) -> int:
+    body = report.body(doc)
+    rc = 0
+    if o.plot:
+        pp = os.path.abspath(o.plot)
+        os.makedirs(os.path.dirname(pp), exist_ok=True)
+        try:
+            plot.plot(Results(doc), pp)
+            log(f"fph-bench: wrote {o.plot}")
+        except plot.PlotError as e:
+            log(f"fph-bench: plot: {e}")
+            rc = 1
+        if o.doc:
+            rel = os.path.relpath(os.path.realpath(pp),
+                                  os.path.dirname(os.path.realpath(o.doc)))
+            body += ("![MiB transferred and migration time per scenario and contender]"
+                     f"({rel})\n\n")
+    if o.doc:
+        try:
+            report.update_doc(o.doc, body)
+            log(f"fph-bench: updated {o.doc}")
+        except OSError as e:
+            log(f"fph-bench: cannot write {o.doc}: {e}")
+            rc = 1
+    else:
+        sys.stdout.write(body)
+        sys.stdout.flush()
+    return rc
+
+
+def smoke_verdict(doc: dict, bw: int, failed: int, planned: int) -> int:
+    """The PASS/FAIL line of make bench-smoke; 1 if fph sent more than default."""
+    R = Results(doc)
+    d, f = Key(1024, bw, "freed-dirty", "default"), Key(1024, bw, "freed-dirty", "fph")
+    db, fb = R.median(d, M.transferred_mib), R.median(f, M.transferred_mib)
+    used = R.median(f, M.used_mib)
+    if failed:
+        print(f"bench-smoke: FAIL ({failed} of {planned} runs failed, see above)", flush=True)
+        return 1
+
+    def div(a: float, b: float) -> float:
+        return a / b if b else (math.nan if a != a or a == 0 else math.copysign(math.inf, a))
+    ok = not math.isnan(db) and not math.isnan(fb) and fb <= db
+    print(f"bench-smoke: 1 GiB freed-dirty: default {db:.0f} MiB in "
+          f"{R.median(d, M.time_s):.2f} s, fph {fb:.0f} MiB in {R.median(f, M.time_s):.2f} s "
+          f"({div(fb, db):.2f} x default, {div(fb, used):.2f} x used {used:.0f} MiB): "
+          f"{'PASS' if ok else 'FAIL'}", flush=True)
+    return 0 if ok else 1
+
+
+# ------------------------------------------------------------ runs
+def _sha16(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+def qemu_sha256(qemu: str) -> str:
+    """The emulator binary's hash; of the binary a wrapper script execs
+    (build/fph-qemu), not of the script."""
+    try:
+        with open(qemu, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return ""
+    if head.startswith(b"#!"):
+        m = re.search(rb"^exec ([^ \n]*)", head, re.M)
+        return _sha16(m.group(1).decode()) if m else ""
+    return _sha16(qemu)
+
+
+def qemu_version(qemu: str) -> str:
+    try:
+        out = subprocess.run([qemu, "--version"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60).stdout
+    except (OSError, ValueError):
+        return ""
+    return (out.splitlines() or [""])[0].rstrip(" ")
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\n ")
+    except OSError:
+        return ""
+
+
+def write_json_atomic(path: str, doc: dict) -> None:
+    if not path:
+        return
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def plan_runs(o: argparse.Namespace, run) -> list:
+    """Repetitions outermost, so that an interrupted or budget-limited run
+    still covers every cell; the contender order rotates."""
+    conts = [matrix.contender(c) for c in o.cont]
+    plan, rot = [], 0
+    for rep in range(1, o.n_reps + 1):
+        for m in o.mems:
+            for bw in o.bws:
+                for s in o.scen:
+                    plan += [run.RunSpec(m, bw, s, conts[(i + rot) % len(conts)], rep)
+                             for i in range(len(conts))]
+                    rot += 1
+    return plan
+
+
+def eta_s(plan: list, i: int, durations: dict[int, list[float]]) -> float:
+    """Mean duration per guest size so far (scaled by size from the others
+    if a size has not run yet)."""
+    per_mib = [d / m for m, v in durations.items() for d in v]
+    eta = 0.0
+    for rs in plan[i:]:
+        v = durations.get(rs.mem_mib)
+        if v:
+            eta += sum(v) / len(v)
+        elif per_mib:
+            eta += sum(per_mib) / len(per_mib) * rs.mem_mib
+        else:
+            return math.nan
+    return eta
+
+
+def main(argv: list[str]) -> int:
+    try:
+        o = parse_args(argv)
+    except Usage as e:
+        log(f"fph-bench: {e}\nusage: fph-bench [options]\n{USAGE}", end="")
+        return 2
+
+    if o.report_only:
+        try:
+            with open(o.report_only, encoding="utf-8") as f:
+                doc = json.load(f)
+        except OSError:
+            log(f"fph-bench: cannot read {o.report_only}")
+            return 2
+        return make_report(o, doc)
+
+    if not o.qemu or not o.image:
+        log(f"fph-bench: --qemu and --image are required\nusage: fph-bench [options]\n{USAGE}",
+            end="")
+        return 2
+    for f in ("vmlinuz", "initramfs"):
+        if not os.path.exists(os.path.join(o.image, f)):
+            log(f"fph-bench: {o.image}/{f} missing (make image)")
+            return 2
+    if not os.access(o.qemu, os.X_OK):
+        log(f"fph-bench: {o.qemu} is not executable")
+        return 2
+    o.qemu, o.image = os.path.abspath(o.qemu), os.path.abspath(o.image)
+    o.workdir = o.workdir or f"/tmp/fph-bench-{os.getpid()}"
+    os.makedirs(o.workdir, exist_ok=True)
+
+    import run  # QEMU's python/qemu: only needed to run something
+
+    interrupted = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: interrupted.append(1))
+    settings = run.Settings(o.qemu, o.image, settle_s=o.settle, downtime_ms=o.downtime_ms,
+                            keep=o.keep)
+    plan = plan_runs(o, run)
+
+    un = os.uname()
+    meta = {
+        "tool": "fph-bench", "cmdline": o.cmdline, "matrix": o.matrix,
+        "mems_mib": o.mems, "bandwidths": o.bws, "reps": o.n_reps,
+        "scenarios": o.scen, "contenders": o.cont,
+        "downtime_ms": o.downtime_ms, "settle_s": o.settle,
+        "qemu": o.qemu, "qemu_version": qemu_version(o.qemu),
+        "qemu_sha256": qemu_sha256(o.qemu), "image": o.image,
+        "initramfs_sha256": _sha16(os.path.join(o.image, "initramfs")),
+        "guest_kernel": read_text(os.path.join(o.image, "kver")),
+        "append": guestctl.DEFAULT_APPEND,
+        "host": f"{un.sysname} {un.release} {un.machine}",
+        "nproc": os.sysconf("SC_NPROCESSORS_ONLN"),
+        "loadavg_start": run.loadavg(), "started": run.iso_now(),
+        "planned_runs": len(plan),
+        "out": os.path.basename(o.out) if o.out else "fph-bench.json"}
+    doc = {"meta": meta, "runs": []}
+    # --append: keep the runs (and the description) of earlier invocations.
+    parts: list[dict] = []
+    if o.append and o.out and os.path.exists(o.out):
+        with open(o.out, encoding="utf-8") as f:
+            old = json.load(f)
+        parts = old["parts"] if "parts" in old else [old["meta"]]
+        doc["runs"] = old["runs"]
+        log(f"fph-bench: appending to {o.out} ({len(doc['runs'])} earlier runs)")
+
+    def save() -> dict:
+        d = dict(doc, parts=[*parts, meta])
+        write_json_atomic(o.out, d)
+        return d
+
+    log(f"fph-bench: {len(plan)} runs (matrix {o.matrix}), workdir {o.workdir}")
+    t_start = time.monotonic()
+    durations: dict[int, list[float]] = {}
+    ok = failed = skipped = 0
+    for i, rs in enumerate(plan):
+        elapsed = time.monotonic() - t_start
+        if interrupted or (o.budget_min > 0 and elapsed > o.budget_min * 60):
+            skipped = len(plan) - i
+            log(f"fph-bench: {'interrupted' if interrupted else 'time budget reached'}, "
+                f"{skipped} runs not started")
+            break
+        eta = eta_s(plan, i, durations)
+        log(f"[{i + 1}/{len(plan)}] {report.mem_label(rs.mem_mib)} {report.bw_label(rs.bw)} "
+            f"{rs.scenario:<11} {rs.contender.name:<14} rep {rs.rep}/{o.n_reps}  (elapsed "
+            f"{report.fmt_dur(elapsed)}, ETA {report.fmt_dur(eta)}) ...", end="")
+        r = run.run_one(settings, rs, os.path.join(o.workdir, f"run{i + 1}"))
+        durations.setdefault(rs.mem_mib, []).append(r["wall_s"])
+        if r["ok"]:
+            ok += 1
+            log(f" {M.transferred_mib(r):.0f} MiB in {M.time_s(r):.2f} s (downtime "
+                f"{M.downtime_ms(r):.0f} ms, final round {M.downtime_mib(r):.0f} MiB, "
+                f"{M.syncs(r):.0f} syncs), used {M.used_mib(r):.0f} MiB, withheld "
+                f"{M.withheld_mib(r):.1f} MiB [{r['wall_s']:.0f} s]")
+        else:
+            failed += 1
+            log(f" FAILED: {r.get('error', '')}")
+        r["part"] = len(parts) + 1
+        doc["runs"].append(r)
+        meta.update(runs_ok=ok, runs_failed=failed, wall_s=time.monotonic() - t_start)
+        save()
+    meta.update(runs_skipped=skipped, finished=run.iso_now(),
+                wall_s=time.monotonic() - t_start, loadavg_end=run.loadavg())
+    doc = save()
+    if not o.keep and failed == 0:
+        shutil.rmtree(o.workdir, ignore_errors=True)
+    log(f"fph-bench: {ok} ok, {failed} failed, {skipped} not run, "
+        f"{report.fmt_dur(time.monotonic() - t_start)}")
+
+    rc = 0
+    if not o.smoke or o.plot or o.doc:
+        rc = make_report(o, doc)
+    if o.smoke and smoke_verdict(doc, o.bws[0], failed, len(plan)):
+        return 1
+    if failed and not o.smoke:
+        rc = rc or 3
+    return 130 if interrupted else rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""fph-bench: what one run measured (metrics of a raw JSON row) and the runs
+grouped by cell (guest size, bandwidth, scenario, contender)."""
+
+from __future__ import annotations
+
+import collections
+import math
+import typing
+
+import matrix
+from stats import NAN, Summary, summarize
+
+MIB = 1024.0 * 1024.0
+
+
+def jnum(r: dict, *path: str) -> float:
+    """The number at @path in @r, NaN if absent or not a number."""
+    p: typing.Any = r
+    for k in path:
+        if not isinstance(p, dict) or k not in p:
+            return NAN
+        p = p[k]
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        return NAN
+    return float(p)
+
+
+# ------------------------------------------------------------ run metrics
+def transferred_mib(r: dict) -> float:
+    return jnum(r, "migrate", "ram", "transferred") / MIB
+
+
+def time_s(r: dict) -> float:
+    return jnum(r, "migrate", "total-time") / 1000
+
+
+def downtime_ms(r: dict) -> float:
+    return jnum(r, "migrate", "downtime")
+
+
+def downtime_mib(r: dict) -> float:
+    """Sent in the final round, while the guest was stopped."""
+    return jnum(r, "migrate", "ram", "downtime-bytes") / MIB
+
+
+def setup_ms(r: dict) -> float:
+    return jnum(r, "migrate", "setup-time")
+
+
+def syncs(r: dict) -> float:
+    return jnum(r, "migrate", "ram", "dirty-sync-count")
+
+
+def normal_mib(r: dict) -> float:
+    return jnum(r, "migrate", "ram", "normal") * 4096 / MIB
+
+
+def zero_pages(r: dict) -> float:
+    return jnum(r, "migrate", "ram", "duplicate")
+
+
+def used_mib(r: dict) -> float:
+    """MemTotal - MemFree just before migrating."""
+    return (jnum(r, "meminfo_before", "memtotal_kib")
+            - jnum(r, "meminfo_before", "memfree_kib")) / 1024
+
+
+def unfree_mib(r: dict) -> float:
+    """RAM - MemFree just before migrating."""
+    return jnum(r, "mem_mib") - jnum(r, "meminfo_before", "memfree_kib") / 1024
+
+
+def withheld_mib(r: dict) -> float:
+    """Largest drop of MemFree below its value just before migrating,
+    sampled every 100 ms in the guest from migration start until read back."""
+    d = (jnum(r, "meminfo_before", "memfree_kib") - jnum(r, "memfree_min_kib")) / 1024
+    return d if math.isnan(d) else max(0.0, d)
+
+
+def guest(r: dict, key: str) -> float:
+    """A guest debugfs counter of fph (/sys/kernel/debug/virtio_fph/KEY)."""
+    return jnum(r, "guest_fph", key)
+
+
+def skipped_mib(r: dict) -> float:
+    return jnum(r, "fph_stats", "bytes-skipped") / MIB
+
+
+# ------------------------------------------------------------ grouping
+class Key(typing.NamedTuple):
+    mem_mib: int
+    bw: int
+    scenario: str
+    contender: str
+
+
+class Results:
+    """The runs of a raw JSON document, by cell; failed runs apart."""
+
+    def __init__(self, doc: dict):
+        self.doc = doc
+        self.ok: dict[Key, list[dict]] = collections.defaultdict(list)
+        self.failed: dict[Key, list[dict]] = collections.defaultdict(list)
+        mems, bws, scen, cont = set(), set(), set(), set()
+        for r in doc.get("runs", []):
+            k = Key(r.get("mem_mib", 0), r.get("bandwidth", 0),
+                    r.get("scenario", ""), r.get("contender", ""))
+            mems.add(k.mem_mib)
+            bws.add(k.bw)
+            scen.add(k.scenario)
+            cont.add(k.contender)
+            (self.ok if r.get("ok", False) else self.failed)[k].append(r)
+        self.mems = sorted(mems)
+        self.bws = sorted(bws, reverse=True)  # fastest first
+        self.scenarios = [s for s in matrix.SCENARIO_NAMES if s in scen]
+        self.contenders = [c for c in matrix.CONTENDER_NAMES if c in cont]
+        self._cont = cont
+
+    def sum(self, k: Key, metric: typing.Callable[[dict], float]) -> Summary:
+        return summarize(metric(r) for r in self.ok.get(k, []))
+
+    def median(self, k: Key, metric: typing.Callable[[dict], float]) -> float:
+        return self.sum(k, metric).median
+
+    def n_ok(self, k: Key) -> int:
+        return len(self.ok.get(k, []))
+
+    def n_failed(self, k: Key) -> int:
+        return len(self.failed.get(k, []))
+
+    def has(self, contender: str) -> bool:
+        return contender in self._cont
+
+    def failed_runs(self) -> list[tuple[Key, dict]]:
+        """Failed runs by cell (sorted by key), in run order within a cell."""
+        return [(k, r) for k in sorted(self.failed) for r in self.failed[k]]
