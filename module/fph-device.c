@@ -21,9 +21,9 @@
 #include "migration/vmstate.h"
 #include "migration/ram-filter.h"
 #include "system/runstate.h"
-#include "fph.h"
+#include "fph-device.h"
+#include "fph-ram-map.h"
 #include "fph-worker.h"
-#include "fph-qapi-types.h"
 #include "trace-fph.h"
 
 #define FPH_QUEUE_SIZE 64
@@ -60,11 +60,6 @@ static const FphHookOps fph_hook_ops = {
     .skip_batch = fph_hook_skip,
 };
 
-static void fph_set_config_epoch(VirtIOFph *dev, uint32_t epoch)
-{
-    dev->config_epoch = epoch;
-    virtio_notify_config(VIRTIO_DEVICE(dev));
-}
 
 static void fph_epoch_begin(void *opaque, uint64_t epoch)
 {
@@ -79,20 +74,21 @@ static void fph_epoch_begin(void *opaque, uint64_t epoch)
     qapi_free_FphUnhintableRamList(unhintable);
     /* RAM may have been remapped (PAM) or hot-added since the last epoch. */
     fph_core_set_ram(dev->core, (FphRamRange *)ram->data, ram->len);
-    fph_set_config_epoch(dev, fph_core_epoch_begin(dev->core, epoch));
-    trace_fph_epoch_begin(epoch, dev->config_epoch);
+    trace_fph_epoch_begin(epoch, fph_core_epoch_begin(dev->core, epoch));
+    /* The guest reads the epoch from config (the core's, not a copy). */
+    virtio_notify_config(VIRTIO_DEVICE(dev));
 }
 
 static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
 {
     VirtIOFph *dev = opaque;
 
-    trace_fph_epoch_end(epoch, dev->config_epoch, why);
+    trace_fph_epoch_end(epoch, fph_core_epoch(dev->core), why);
     if (why == RAM_FILTER_EPOCH_END_CLEANUP) {
         dev->layout_reported = false;   /* the migration is over */
     }
     fph_core_epoch_end(dev->core);
-    fph_set_config_epoch(dev, VIRTIO_FPH_EPOCH_NONE);
+    virtio_notify_config(VIRTIO_DEVICE(dev));
 }
 
 static const RamFilterOps fph_filter_ops = {
@@ -210,7 +206,7 @@ static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
     VirtIOFph *dev = VIRTIO_FPH(vdev);
     struct virtio_fph_config config = {};
 
-    stl_le_p(&config.epoch, dev->config_epoch);
+    stl_le_p(&config.epoch, fph_core_epoch(dev->core));
     stl_le_p(&config.max_ranges, dev->max_ranges);
     memcpy(config_data, &config, sizeof(config));
 }
@@ -276,18 +272,21 @@ static void fph_realize(DeviceState *qdev, Error **errp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
-    FreePageHint *owner = fph_object_get();
+    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
 
     if (!owner) {
         error_setg(errp, "virtio-fph needs -object %s,id=<id>",
                    TYPE_FREE_PAGE_HINT);
         return;
     }
-    if (!fph_object_attach(owner, dev, errp)) {
+    if (dev->max_ranges < 1 || dev->max_ranges > FPH_MAX_RANGES_LIMIT) {
+        error_setg(errp, "free-page-hint: max-ranges must be between 1 and "
+                   "%u, got %" PRIu32, FPH_MAX_RANGES_LIMIT, dev->max_ranges);
         return;
     }
-    dev->owner = owner;
-    dev->max_ranges = fph_object_max_ranges(owner);
+    if (!object_property_set_link(owner, "device", OBJECT(dev), errp)) {
+        return;
+    }
     dev->core = fph_core_new(dev->max_ranges);
     /* Guarded: a BH that touches guest RAM must not re-enter the device. */
     dev->done_bh = virtio_bh_new_guarded(qdev, fph_done_bh, dev);
@@ -304,6 +303,7 @@ static void fph_unrealize(DeviceState *qdev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
+    Object *owner;
 
     qemu_del_vm_change_state_handler(dev->vmstate);
     /* The worker uses the filter: stop it before the filter goes. */
@@ -315,7 +315,12 @@ static void fph_unrealize(DeviceState *qdev)
     virtio_delete_queue(dev->vq);
     virtio_cleanup(vdev);
     fph_core_free(dev->core);
-    fph_object_detach(dev->owner, dev);
+    /* Found again, not remembered: the link is all the object holds. */
+    owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+    if (owner &&
+        object_property_get_link(owner, "device", NULL) == OBJECT(dev)) {
+        object_property_set_link(owner, "device", NULL, &error_abort);
+    }
 }
 
 static const VMStateDescription vmstate_virtio_fph = {
@@ -345,6 +350,11 @@ static const VMStateDescription vmstate_virtio_fph_device = {
     },
 };
 
+static const Property fph_properties[] = {
+    DEFINE_PROP_UINT32("max-ranges", VirtIOFph, max_ranges,
+                       FPH_DEFAULT_MAX_RANGES),
+};
+
 static void fph_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -353,6 +363,7 @@ static void fph_class_init(ObjectClass *klass, void *data)
     dc->vmsd = &vmstate_virtio_fph;
     dc->desc = "free page hinting for live migration";
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    device_class_set_props(dc, fph_properties);
     vdc->realize = fph_realize;
     vdc->unrealize = fph_unrealize;
     vdc->get_config = fph_get_config;

@@ -18,49 +18,32 @@
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
 #include "hw/qdev-core.h"
-#include "fph.h"
+#include "fph-device.h"
+#include "fph-qapi-visit.h"
+#include "fph-stats.h"
+#include "fph-types.h"
 
+/*
+ * There is at most one; the device finds it by type and links itself in
+ * as "device" (so the object needs nothing of the device but its type).
+ */
 struct FreePageHint {
     Object parent_obj;
 
-    uint32_t max_ranges;
+    uint32_t max_ranges;        /* for the device it plugs (plug=on) */
     bool plug;
-    VirtIOFph *dev;
+    Object *dev;                /* link<virtio-fph-device> "device" */
 };
 
-static FreePageHint *fph_instance;
+OBJECT_DECLARE_SIMPLE_TYPE(FreePageHint, FREE_PAGE_HINT)
 
-FreePageHint *fph_object_get(void)
+static void fph_check_device(const Object *obj, const char *name,
+                             Object *val, Error **errp)
 {
-    return fph_instance;
-}
-
-uint32_t fph_object_max_ranges(FreePageHint *fph)
-{
-    return fph->max_ranges;
-}
-
-VirtIOFph *fph_object_device(FreePageHint *fph)
-{
-    return fph->dev;
-}
-
-bool fph_object_attach(FreePageHint *fph, VirtIOFph *dev, Error **errp)
-{
-    if (fph->dev) {
+    if (val && FREE_PAGE_HINT(obj)->dev) {
         error_setg(errp, "only one virtio-fph device is supported; with an "
                    "explicit -device virtio-fph-pci, create the object with "
                    "plug=off");
-        return false;
-    }
-    fph->dev = dev;
-    return true;
-}
-
-void fph_object_detach(FreePageHint *fph, VirtIOFph *dev)
-{
-    if (fph->dev == dev) {
-        fph->dev = NULL;
     }
 }
 
@@ -73,17 +56,15 @@ static void fph_get_max_ranges(Object *obj, Visitor *v, const char *name,
 static void fph_set_max_ranges(Object *obj, Visitor *v, const char *name,
                                void *opaque, Error **errp)
 {
-    uint32_t value;
+    visit_type_uint32(v, name, &FREE_PAGE_HINT(obj)->max_ranges, errp);
+}
 
-    if (!visit_type_uint32(v, name, &value, errp)) {
-        return;
-    }
-    if (value < 1 || value > FPH_MAX_RANGES_LIMIT) {
-        error_setg(errp, "free-page-hint: max-ranges must be between 1 and "
-                   "%u, got %" PRIu32, FPH_MAX_RANGES_LIMIT, value);
-        return;
-    }
-    FREE_PAGE_HINT(obj)->max_ranges = value;
+static void fph_get_stats(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
+{
+    g_autoptr(FphStatsInfo) info = fph_stats_info(obj);
+
+    visit_type_FphStatsInfo(v, name, &info, errp);
 }
 
 static bool fph_get_plug(Object *obj, Error **errp)
@@ -103,6 +84,23 @@ static int fph_find_device_opt(void *opaque, QemuOpts *opts, Error **errp)
     return driver && !strcmp(driver, TYPE_VIRTIO_FPH_PCI);
 }
 
+typedef struct FphFindOther {
+    Object *self;
+    Object *other;
+} FphFindOther;
+
+/* A free-page-hint in /objects other than @opaque's self; 0 to go on. */
+static int fph_find_other(Object *child, void *opaque)
+{
+    FphFindOther *f = opaque;
+
+    if (child != f->self && object_dynamic_cast(child, TYPE_FREE_PAGE_HINT)) {
+        f->other = child;
+        return 1;
+    }
+    return 0;
+}
+
 /* Hinting needs a PCI bus; of the x86 machines only "pc" and "q35" have one. */
 static bool fph_machine_has_pci(MachineState *ms)
 {
@@ -116,12 +114,15 @@ static void fph_complete(UserCreatable *uc, Error **errp)
     MachineState *ms = MACHINE(qdev_get_machine());
     QemuOptsList *devices = qemu_find_opts("device");
     g_autofree char *dev_id = NULL;
+    FphFindOther find = { .self = OBJECT(fph) };
     QemuOpts *opts;
 
-    if (fph_instance) {
+    /* This one is in /objects already: look for another. */
+    if (object_child_foreach(object_get_objects_root(), fph_find_other,
+                             &find)) {
         error_setg(errp, "free-page-hint: only one instance is allowed, "
-                   "'%s' exists", object_get_canonical_path_component(
-                       OBJECT(fph_instance)));
+                   "'%s' exists",
+                   object_get_canonical_path_component(find.other));
         return;
     }
     if (!fph_machine_has_pci(ms)) {
@@ -149,8 +150,9 @@ static void fph_complete(UserCreatable *uc, Error **errp)
             return;
         }
         qemu_opt_set(opts, "driver", TYPE_VIRTIO_FPH_PCI, &error_abort);
+        qemu_opt_set_number(opts, "max-ranges", fph->max_ranges,
+                            &error_abort);
     }
-    fph_instance = fph;
 }
 
 static bool fph_can_be_deleted(UserCreatable *uc)
@@ -166,13 +168,6 @@ static void fph_instance_init(Object *obj)
     fph->plug = true;
 }
 
-static void fph_instance_finalize(Object *obj)
-{
-    if (fph_instance == FREE_PAGE_HINT(obj)) {
-        fph_instance = NULL;
-    }
-}
-
 static void fph_class_init(ObjectClass *oc, void *data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
@@ -183,9 +178,15 @@ static void fph_class_init(ObjectClass *oc, void *data)
                               fph_get_max_ranges, fph_set_max_ranges,
                               NULL, NULL);
     object_class_property_set_description(oc, "max-ranges",
-        "ranges the guest may send per request (1-65536, default 4096)");
+        "max-ranges of the device it plugs: ranges the guest may send per "
+        "request (1-65536, default 4096)");
+    object_class_property_add_link(oc, "device", TYPE_VIRTIO_FPH,
+                                   offsetof(FreePageHint, dev),
+                                   fph_check_device, 0);
+    object_class_property_set_description(oc, "device",
+        "the virtio-fph device (it links itself in when realized)");
     object_class_property_add(oc, "stats", "FphStatsInfo",
-                              fph_qmp_get_stats_prop, NULL, NULL, NULL);
+                              fph_get_stats, NULL, NULL, NULL);
     object_class_property_set_description(oc, "stats",
         "the statistics query-fph-stats returns (read-only)");
     object_class_property_add_bool(oc, "plug", fph_get_plug, fph_set_plug);
@@ -199,7 +200,6 @@ static const TypeInfo fph_object_info = {
     .parent = TYPE_OBJECT,
     .instance_size = sizeof(FreePageHint),
     .instance_init = fph_instance_init,
-    .instance_finalize = fph_instance_finalize,
     .class_init = fph_class_init,
     .interfaces = (InterfaceInfo[]) {
         { TYPE_USER_CREATABLE },
@@ -210,8 +210,6 @@ static const TypeInfo fph_object_info = {
 static void fph_object_register_types(void)
 {
     type_register_static(&fph_object_info);
-    /* The module is loaded for this type: its QMP commands come with it. */
-    fph_qmp_register();
 }
 
 type_init(fph_object_register_types)

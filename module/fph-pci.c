@@ -9,7 +9,7 @@
 #include "hw/qdev-properties.h"
 #include "qapi/error.h"
 #include "qemu/module.h"
-#include "fph.h"
+#include "fph-device.h"
 
 typedef struct VirtIOFphPCI {
     VirtIOPCIProxy parent_obj;

@@ -12,8 +12,7 @@
 #include "exec/memory.h"
 #include "hw/boards.h"
 #include "migration/misc.h"
-#include "fph.h"
-#include "fph-qapi-types.h"
+#include "fph-ram-map.h"
 
 typedef struct FphRamWalk {
     MachineState *ms;

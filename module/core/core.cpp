@@ -93,7 +93,7 @@ Plan Core::parse(std::span<const std::uint8_t> bytes)
     }
     Plan plan = req.type() == RequestType::Candidates ? plan_candidates(req, ram_, armed_)
                                                       : plan_confirm(req, ram_, armed_);
-    plan.generation = epoch_.generation();
+    plan.epoch = epoch_.number();
     plan.token = epoch_.token();
     // Accounted only once planning can no longer fail, so an allocation
     // failure leaves the stats consistent.
@@ -123,7 +123,7 @@ Response Core::complete(const Plan& plan) noexcept
         return resp;
     }
 
-    const bool epoch_changed = !epoch_.still_open(plan.generation);
+    const bool epoch_changed = !epoch_.still_open(plan.epoch);
     const bool backend_stale = std::find(plan.work_rc.begin(), plan.work_rc.end(), -ESTALE)
                                != plan.work_rc.end();
     const bool stale = epoch_changed || backend_stale;

@@ -5,14 +5,13 @@ namespace fph {
 
 std::uint32_t EpochState::begin(std::uint64_t token) noexcept
 {
-    ++counter_;
-    if (counter_ == VIRTIO_FPH_EPOCH_NONE) {
-        ++counter_;
+    ++number_;
+    if (wire(number_) == VIRTIO_FPH_EPOCH_NONE) {
+        ++number_;
     }
     token_ = token;
-    ++generation_;
     open_ = true;
-    return counter_;
+    return wire(number_);
 }
 
 }  // namespace fph

@@ -9,36 +9,39 @@
 
 namespace fph {
 
+// One representation: the number of the epoch, counting every epoch opened
+// (u64, never wraps); the wire carries its low 32 bits.  Numbers whose wire
+// value would be VIRTIO_FPH_EPOCH_NONE are skipped.
 class EpochState {
 public:
-    // Closes any open epoch and opens the next one.  The u32 wire counter
-    // skips VIRTIO_FPH_EPOCH_NONE when it wraps.
+    // Closes any open epoch and opens the next one; returns its wire value.
     std::uint32_t begin(std::uint64_t token) noexcept;
     void end() noexcept { open_ = false; }
 
     bool is_open() const noexcept { return open_; }
     // Wire value: VIRTIO_FPH_EPOCH_NONE while closed.
-    std::uint32_t current() const noexcept { return open_ ? counter_ : VIRTIO_FPH_EPOCH_NONE; }
+    std::uint32_t current() const noexcept { return open_ ? wire(number_) : VIRTIO_FPH_EPOCH_NONE; }
     std::uint64_t token() const noexcept { return token_; }
-    // Number of epochs opened so far; identifies one epoch unambiguously even
-    // after the u32 wire counter wraps, so plans compare against it.
-    std::uint64_t generation() const noexcept { return generation_; }
+    // The epoch's number: unambiguous even after the wire value wraps, so
+    // plans remember it.
+    std::uint64_t number() const noexcept { return number_; }
 
     // Does a request tagged with wire epoch e belong to the open epoch?
-    bool accepts(std::uint32_t e) const noexcept { return open_ && e == counter_; }
-    // Is the epoch a plan was made in (by generation) still the open one?
-    bool still_open(std::uint64_t generation) const noexcept
-    {
-        return open_ && generation == generation_;
-    }
+    bool accepts(std::uint32_t e) const noexcept { return open_ && e == wire(number_); }
+    // Is the epoch a plan was made in still the open one?
+    bool still_open(std::uint64_t number) const noexcept { return open_ && number == number_; }
 
     // Test hook: lets unit tests exercise the wrap without 2^32 epochs.
-    void set_counter_for_test(std::uint32_t counter) noexcept { counter_ = counter; }
+    void set_number_for_test(std::uint64_t number) noexcept { number_ = number; }
 
 private:
-    std::uint32_t counter_ = VIRTIO_FPH_EPOCH_NONE;
+    static constexpr std::uint32_t wire(std::uint64_t number) noexcept
+    {
+        return static_cast<std::uint32_t>(number);
+    }
+
+    std::uint64_t number_ = 0;
     std::uint64_t token_ = 0;
-    std::uint64_t generation_ = 0;
     bool open_ = false;
 };
 

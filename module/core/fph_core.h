@@ -26,16 +26,27 @@
 extern "C" {
 #endif
 
-/* Why a range (or a whole request) was dropped. Order is ABI for stats. */
+/*
+ * Why a range (or a whole request) was dropped: the one list of reasons.
+ * X(UPPER, lower, description): the enum, fph_reject_name() ("lower", a
+ * stable stats/trace key: never rename) and the QAPI FphRejectInfo members
+ * (lower with '-', checked by scripts/check-reject-reasons.py) come from
+ * it.  Order is ABI for stats.
+ */
+#define FPH_REJECT_REASONS(X) \
+    X(STALE_EPOCH, stale_epoch, "request epoch is not the open epoch") \
+    X(OUT_OF_RAM, out_of_ram, "range not fully inside hintable guest RAM") \
+    X(MISALIGNED, misaligned, "addr or len not VIRTIO_FPH_PAGE_SIZE aligned") \
+    X(MALFORMED, malformed, "bad header, type, length, zero len, wrap") \
+    X(OVER_LIMIT, over_limit, "nr_ranges above max_ranges") \
+    X(NOT_ARMED, not_armed, "CONFIRM range (part) not armed this epoch")
+
+#define FPH_REJECT_ENUM(up, low, desc) FPH_REJECT_##up,
 typedef enum FphReject {
-    FPH_REJECT_STALE_EPOCH,   /* request epoch is not the open epoch */
-    FPH_REJECT_OUT_OF_RAM,    /* range not fully inside hintable guest RAM */
-    FPH_REJECT_MISALIGNED,    /* addr or len not VIRTIO_FPH_PAGE_SIZE aligned */
-    FPH_REJECT_MALFORMED,     /* bad header, type, length, zero len, wrap */
-    FPH_REJECT_OVER_LIMIT,    /* nr_ranges above max_ranges */
-    FPH_REJECT_NOT_ARMED,     /* CONFIRM range (part) not armed this epoch */
+    FPH_REJECT_REASONS(FPH_REJECT_ENUM)
     FPH_REJECT__MAX,
 } FphReject;
+#undef FPH_REJECT_ENUM
 
 typedef struct FphStats {
     uint32_t epoch;            /* current device epoch, 0 = closed */

@@ -25,8 +25,8 @@ struct Plan {
     Kind kind = Kind::Rejected;
     // For Kind::Rejected: VIRTIO_FPH_S_INVALID or VIRTIO_FPH_S_STALE.
     std::uint16_t reject_status = VIRTIO_FPH_S_INVALID;
-    // Epoch the plan was made in (EpochState::generation) and its token.
-    std::uint64_t generation = 0;
+    // Epoch the plan was made in (EpochState::number) and its token.
+    std::uint64_t epoch = 0;
     std::uint64_t token = 0;
     // Input ranges dropped entirely at parse time, and why (per range).
     std::uint32_t nr_rejected = 0;

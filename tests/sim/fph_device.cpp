@@ -49,15 +49,14 @@ FphDevice::~FphDevice()
 void FphDevice::epoch_begin(std::uint64_t token)
 {
     fph_core_set_ram(core_, &ram_, 1);
-    config_epoch_ = fph_core_epoch_begin(core_, token);
+    const std::uint32_t e = fph_core_epoch_begin(core_, token);
     config_changed_ = true;
-    trace_.log("device", "epoch_begin token ", token, " -> config epoch ", config_epoch_);
+    trace_.log("device", "epoch_begin token ", token, " -> config epoch ", e);
 }
 
 void FphDevice::epoch_end()
 {
     fph_core_epoch_end(core_);
-    config_epoch_ = VIRTIO_FPH_EPOCH_NONE;
     config_changed_ = true;
     trace_.log("device", "epoch_end -> config epoch 0");
 }

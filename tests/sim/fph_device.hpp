@@ -31,7 +31,8 @@ public:
     void set_delay_apply_across_sync(bool on) { delay_across_sync_ = on; }
 
     // Config space, as the driver reads it.
-    std::uint32_t config_epoch() const { return config_epoch_; }
+    // The core's epoch, as the module's get_config reads it (no copy).
+    std::uint32_t config_epoch() const { return fph_core_epoch(core_); }
     std::uint32_t max_ranges() const { return max_ranges_; }
     bool config_changed() { return std::exchange(config_changed_, false); }
 
@@ -74,7 +75,6 @@ private:
     const Trace& trace_;
     std::uint32_t max_ranges_;
     FphRamRange ram_;
-    std::uint32_t config_epoch_ = VIRTIO_FPH_EPOCH_NONE;
     bool config_changed_ = false;
     bool vm_running_ = true;
     bool delay_across_sync_ = false;

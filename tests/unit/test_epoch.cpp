@@ -20,23 +20,23 @@ TEST(EpochState, NumberingSkipsNoneOnWrap)
     EXPECT_EQ(e.begin(10), 1u);
     EXPECT_EQ(e.token(), 10u);
     EXPECT_EQ(e.begin(11), 2u);
-    e.set_counter_for_test(UINT32_MAX - 1);
+    e.set_number_for_test(UINT32_MAX - 1);
     EXPECT_EQ(e.begin(12), UINT32_MAX);
     EXPECT_EQ(e.begin(13), 1u);
-    EXPECT_EQ(e.generation(), 4u);
+    EXPECT_EQ(e.number(), (std::uint64_t{1} << 32) + 1);
     e.end();
     EXPECT_EQ(e.current(), VIRTIO_FPH_EPOCH_NONE);
     EXPECT_FALSE(e.accepts(1));
     EXPECT_FALSE(e.accepts(VIRTIO_FPH_EPOCH_NONE));
 }
 
-TEST(EpochState, GenerationDistinguishesWrappedEpochs)
+TEST(EpochState, NumberDistinguishesWrappedEpochs)
 {
     fph::EpochState e;
     e.begin(1);
-    const auto gen = e.generation();
+    const auto gen = e.number();
     EXPECT_TRUE(e.still_open(gen));
-    e.set_counter_for_test(0);  // next begin yields wire epoch 1 again
+    e.set_number_for_test(std::uint64_t{1} << 32);  // next: wire epoch 1 again
     EXPECT_EQ(e.begin(2), 1u);
     EXPECT_TRUE(e.accepts(1));
     EXPECT_FALSE(e.still_open(gen));
@@ -165,7 +165,7 @@ TEST(EpochCore, WrapToSameWireNumberStillDropsArms)
     fph::Plan plan = core.parse(bytes);
     FakeBackend backend;
     plan.execute(backend.ops(), backend.opaque());
-    core.epoch_state_for_test().set_counter_for_test(0);
+    core.epoch_state_for_test().set_number_for_test(std::uint64_t{1} << 32);
     EXPECT_EQ(core.epoch_begin(2), 1u);
     const fph::Response r = core.complete(plan);
     EXPECT_EQ(r.status, VIRTIO_FPH_S_STALE);

@@ -1,0 +1,42 @@
+/*
+ * fph: the virtio-fph device
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef FPH_DEVICE_H
+#define FPH_DEVICE_H
+
+#include "hw/virtio/virtio.h"
+#include "qom/object.h"
+#include "fph_core.h"
+#include "fph-types.h"
+
+/* Default and upper bound of ranges per request (virtio_fph_config). */
+#define FPH_DEFAULT_MAX_RANGES 4096
+#define FPH_MAX_RANGES_LIMIT 65536
+
+typedef struct FphWorker FphWorker;
+typedef struct RamFilter RamFilter;
+
+typedef struct VirtIOFph {
+    VirtIODevice parent_obj;
+
+    VirtQueue *vq;
+    FphCore *core;              /* main loop (BQL) only */
+    RamFilter *filter;
+    FphWorker *worker;
+    QEMUBH *done_bh;
+    QEMUBH *kick_bh;
+    uint32_t max_ranges;        /* property "max-ranges" */
+    bool busy;                  /* a request is with the worker */
+    bool layout_reported;       /* fph_ram_map_warn() ran this migration */
+    VMChangeStateEntry *vmstate;
+} VirtIOFph;
+
+DECLARE_INSTANCE_CHECKER(VirtIOFph, VIRTIO_FPH, TYPE_VIRTIO_FPH)
+
+bool fph_device_driver_ok(VirtIOFph *dev);
+void fph_device_get_stats(VirtIOFph *dev, FphStats *stats);
+
+#endif

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The reject reasons are defined once, FPH_REJECT_REASONS in
+module/core/fph_core.h; check that QAPI's FphRejectInfo has exactly those
+members (lower case, '-' for '_'), in that order, each documented.  (A
+reason missing from QAPI already fails the module build: fph-stats.c
+fills the members from the list.)
+
+usage: check-reject-reasons.py SOURCE_ROOT
+"""
+
+import ast
+import re
+import sys
+
+
+def core_reasons(root: str) -> list[str]:
+    text = open(f"{root}/module/core/fph_core.h").read()
+    block = re.search(r"#define FPH_REJECT_REASONS\(X\)(.*?)\n\n", text, re.S)
+    return re.findall(r"X\(\w+, (\w+),", block.group(1))
+
+
+def qapi_members(root: str) -> tuple[list[str], list[str]]:
+    text = open(f"{root}/qapi-schema/fph.json").read()
+    start = text.index("{ 'struct': 'FphRejectInfo'")
+    depth = 0
+    for end, c in enumerate(text[start:], start):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth == 0:
+            break
+    members = list(ast.literal_eval(text[start:end + 1])["data"])
+    doc = text[text.rindex("# @FphRejectInfo:", 0, start):start]
+    return members, re.findall(r"^# @([\w-]+):", doc, re.M)[1:]
+
+
+def main() -> int:
+    root = sys.argv[1]
+    want = [r.replace("_", "-") for r in core_reasons(root)]
+    members, documented = qapi_members(root)
+    ok = True
+    if members != want:
+        print(f"FphRejectInfo members {members} != FPH_REJECT_REASONS {want}")
+        ok = False
+    if documented != want:
+        print(f"FphRejectInfo documents {documented}, reasons are {want}")
+        ok = False
+    if ok:
+        print(f"ok: {len(want)} reject reasons, QAPI FphRejectInfo matches")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
