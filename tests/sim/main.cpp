@@ -8,6 +8,8 @@
 //                                      replay one interleaving step by step
 //   fph-sim variants [--seeds N]       every variant under both models
 //   fph-sim --scale [--max-gib G]      hint cost for 1 GiB .. 1 TiB guests
+#include <getopt.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -68,39 +70,51 @@ std::uint64_t number(const char* s)
 
 Args parse(int argc, char** argv)
 {
+    enum { kSeeds = 256, kSeed, kFirstSeed, kTimeBudget, kThreads, kMaxGib, kTrace, kModel,
+           kVariant, kScale };
+    static const option kOptions[] = {
+        {"seeds", required_argument, nullptr, kSeeds},
+        {"seed", required_argument, nullptr, kSeed},
+        {"first-seed", required_argument, nullptr, kFirstSeed},
+        {"time-budget", required_argument, nullptr, kTimeBudget},
+        {"threads", required_argument, nullptr, kThreads},
+        {"max-gib", required_argument, nullptr, kMaxGib},
+        {"trace", no_argument, nullptr, kTrace},
+        {"model", required_argument, nullptr, kModel},
+        {"variant", required_argument, nullptr, kVariant},
+        {"scale", no_argument, nullptr, kScale},
+        {nullptr, 0, nullptr, 0},
+    };
     Args a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) {
-                usage("missing value");
-            }
-            return argv[++i];
-        };
-        if (arg == "check" || arg == "variants") {
-            a.mode = arg;
-        } else if (arg == "--scale") {
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
+        switch (c) {
+        case kScale:
             a.mode = "scale";
-        } else if (arg == "--seeds") {
-            a.seeds = number(value());
-            if (a.mode == "check") {
-                a.mode = "long";
-            }
-        } else if (arg == "--seed") {
-            a.seed = number(value());
-            a.mode = "replay";
-        } else if (arg == "--first-seed") {
-            a.first_seed = number(value());
-        } else if (arg == "--time-budget") {
-            a.budget = std::chrono::seconds(number(value()));
-        } else if (arg == "--threads") {
-            a.threads = static_cast<unsigned>(number(value()));
-        } else if (arg == "--max-gib") {
-            a.max_gib = number(value());
-        } else if (arg == "--trace") {
+            break;
+        case kSeeds:
+            a.seeds = number(optarg);
+            break;
+        case kSeed:
+            a.seed = number(optarg);
+            break;
+        case kFirstSeed:
+            a.first_seed = number(optarg);
+            break;
+        case kTimeBudget:
+            a.budget = std::chrono::seconds(number(optarg));
+            break;
+        case kThreads:
+            a.threads = static_cast<unsigned>(number(optarg));
+            break;
+        case kMaxGib:
+            a.max_gib = number(optarg);
+            break;
+        case kTrace:
             a.trace = true;
-        } else if (arg == "--model") {
-            const std::string_view m = value();
+            break;
+        case kModel: {
+            const std::string_view m = optarg;
             if (m == "tcg") {
                 a.models = {Accel::Tcg};
             } else if (m == "kvm") {
@@ -110,8 +124,10 @@ Args parse(int argc, char** argv)
             } else {
                 usage("unknown model");
             }
-        } else if (arg == "--variant") {
-            const std::string_view name = value();
+            break;
+        }
+        case kVariant: {
+            const std::string_view name = optarg;
             bool found = false;
             for (Variant v : kAllVariants) {
                 if (variant_name(v) == name) {
@@ -122,9 +138,27 @@ Args parse(int argc, char** argv)
             if (!found) {
                 usage("unknown variant");
             }
-        } else {
+            break;
+        }
+        default:
+            usage(optopt || c == ':' ? "missing value" : "unknown argument");
+        }
+    }
+    // getopt_long has moved the operands to the end: at most the mode.
+    if (optind < argc) {
+        const std::string_view mode = argv[optind++];
+        if (mode != "check" && mode != "variants") {
             usage("unknown argument");
         }
+        a.mode = mode;
+    }
+    if (optind < argc) {
+        usage("unknown argument");
+    }
+    if (a.seed) {
+        a.mode = "replay";
+    } else if (a.seeds && a.mode == "check") {
+        a.mode = "long";
     }
     return a;
 }

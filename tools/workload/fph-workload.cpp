@@ -33,6 +33,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <getopt.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -691,25 +692,39 @@ void usage() {
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::vector<std::string> args;
+    enum { kHold = 256, kSeed, kRate };
+    static const option kOptions[] = {
+        {"hold", no_argument, nullptr, kHold},
+        {"seed", required_argument, nullptr, kSeed},
+        {"rate", required_argument, nullptr, kRate},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
     bool hold = false;
     uint64_t seed = 0x1234, rate = 0;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        if (a == "--hold")
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, "h", kOptions, nullptr)) != -1;) {
+        switch (c) {
+        case kHold:
             hold = true;
-        else if (a.rfind("--seed=", 0) == 0 || a.rfind("--rate=", 0) == 0) {
-            uint64_t &value = a.rfind("--seed=", 0) == 0 ? seed : rate;
-            if (!parse_u64(a.c_str() + a.find('=') + 1, value)) {
+            break;
+        case kSeed:
+        case kRate:
+            if (!parse_u64(optarg, c == kSeed ? seed : rate)) {
                 usage();
                 return 2;
             }
-        } else if (a == "-h" || a == "--help") {
+            break;
+        case 'h':
             usage();
             return 0;
-        } else
-            args.push_back(a);
+        default:
+            usage();
+            return 2;
+        }
     }
+    // getopt_long has moved the operands (command and numbers) to the end.
+    const std::vector<std::string> args(argv + optind, argv + argc);
     if (args.empty()) {
         usage();
         return 2;
