@@ -18,8 +18,14 @@ for so in "$QEMU_BUILD"/*.so; do
     install -m 755 "$so" "$moddir/"
 done
 install -m 755 "$build/module/qom-free-page-hint.so" "$moddir/"
-for type in virtio-fph-pci virtio-fph-device; do
-    ln -sf qom-free-page-hint.so "$moddir/qom-$type.so"
+# QEMU looks the module up by type name: one link per type it provides
+# (the build's module dir has them, see make-module-dir.sh).
+fph_so=$(realpath "$build/module/qom-free-page-hint.so")
+for link in "$build"/module/qemu-modules/qom-*.so; do
+    name=$(basename "$link")
+    if [ "$name" != qom-free-page-hint.so ] && [ "$(realpath "$link")" = "$fph_so" ]; then
+        ln -sf qom-free-page-hint.so "$moddir/$name"
+    fi
 done
 # Firmware: the +ds source ships none; QEMU looks in its relocated datadir.
 for f in /usr/share/seabios/* /usr/share/qemu/*; do
