@@ -35,6 +35,11 @@ mapfile -t shells < <(git ls-files '*.sh' '*.sh.in' .ci/run guest-image/init scr
 shellcheck -S warning "${shells[@]}"
 echo "lint: shellcheck on ${#shells[@]} scripts: $(verdict $?)"
 
+# The one C++ style, .clang-format (C follows checkpatch above).
+mapfile -t cxx < <(git ls-files '*.cpp' '*.hpp')
+clang-format --dry-run -Werror "${cxx[@]}"
+echo "lint: clang-format on ${#cxx[@]} C++ files: $(verdict $?)"
+
 mapfile -t pys < <(git ls-files '*.py')
 flake8 "${pys[@]}"
 echo "lint: flake8 on ${#pys[@]} Python files: $(verdict $?)"

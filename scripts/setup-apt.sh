@@ -50,7 +50,7 @@ pkgs=(
     googletest libgtest-dev libgmock-dev
     seabios qemu-system-data ipxe-qemu
     linux-image-amd64 linux-headers-amd64 busybox-static cpio
-    gnuplot-nox clang libclang-rt-14-dev socat python3-pycotap python3-pytest
+    gnuplot-nox clang clang-format libclang-rt-14-dev python3-pycotap python3-pytest
     shellcheck flake8
 )
 "$here/apt-install.sh" "${pkgs[@]}"

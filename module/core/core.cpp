@@ -23,7 +23,9 @@ void encode_response(const Response& r, virtio_fph_resp* out) noexcept
     store_le<std::uint32_t>(bytes, offsetof(virtio_fph_resp, nr_rejected), r.nr_rejected);
 }
 
-Core::Core(std::uint32_t max_ranges) noexcept : max_ranges_(std::max<std::uint32_t>(max_ranges, 1)) {}
+Core::Core(std::uint32_t max_ranges) noexcept : max_ranges_(std::max<std::uint32_t>(max_ranges, 1))
+{
+}
 
 void Core::set_ram(std::span<const FphRamRange> ranges)
 {
@@ -61,7 +63,8 @@ void Core::epoch_end() noexcept
 Plan Core::reject_whole(FphReject why) noexcept
 {
     ++stats_.rejected[why];
-    return Plan::rejected(why == FPH_REJECT_STALE_EPOCH ? VIRTIO_FPH_S_STALE : VIRTIO_FPH_S_INVALID);
+    return Plan::rejected(why == FPH_REJECT_STALE_EPOCH ? VIRTIO_FPH_S_STALE
+                                                        : VIRTIO_FPH_S_INVALID);
 }
 
 void Core::account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType type) noexcept
@@ -124,8 +127,8 @@ Response Core::complete(const Plan& plan) noexcept
     }
 
     const bool epoch_changed = !epoch_.still_open(plan.epoch);
-    const bool backend_stale = std::find(plan.work_rc.begin(), plan.work_rc.end(), -ESTALE)
-                               != plan.work_rc.end();
+    const bool backend_stale =
+        std::find(plan.work_rc.begin(), plan.work_rc.end(), -ESTALE) != plan.work_rc.end();
     const bool stale = epoch_changed || backend_stale;
 
     // A group is done when all its work items succeeded (and took effect).

@@ -30,8 +30,8 @@ void Plan::execute(const FphHookOps* ops, void* opaque) noexcept
         std::fill(work_rc.begin(), work_rc.end(), -ENOSYS);
         return;
     }
-    const bool batch = kind == Kind::Candidates ? ops->arm_batch != nullptr
-                                                : ops->skip_batch != nullptr;
+    const bool batch =
+        kind == Kind::Candidates ? ops->arm_batch != nullptr : ops->skip_batch != nullptr;
     if (batch) {
         execute_batch(*ops, opaque);
     } else {

@@ -57,9 +57,7 @@ Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const Inter
         // record of a write made after the guest observed the page free
         // and before it confirms it (the last arm must precede that
         // observation).  What is already armed counts as done.
-        armed.for_each_gap(g.span, [&](const Range& piece) {
-            plan.add_work(piece, index);
-        });
+        armed.for_each_gap(g.span, [&](const Range& piece) { plan.add_work(piece, index); });
         plan.group_sources.push_back(g.sources);
     }
     return plan;
@@ -86,9 +84,8 @@ Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const Interval
     plan.group_sources.reserve(groups.size());
     for (const RangeGroup& g : groups) {
         const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
-        armed.for_each_intersection(g.span, [&](const Range& piece) {
-            plan.add_work(piece, index);
-        });
+        armed.for_each_intersection(g.span,
+                                    [&](const Range& piece) { plan.add_work(piece, index); });
         plan.group_sources.push_back(g.sources);
     }
     return plan;

@@ -5,8 +5,8 @@
 extern "C" const char* fph_reject_name(FphReject reason)
 {
     switch (reason) {
-#define FPH_REJECT_NAME(up, low, desc) \
-    case FPH_REJECT_##up:              \
+#define FPH_REJECT_NAME(up, low, desc)                                                             \
+    case FPH_REJECT_##up:                                                                          \
         return #low;
         FPH_REJECT_REASONS(FPH_REJECT_NAME)
 #undef FPH_REJECT_NAME

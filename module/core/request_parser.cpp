@@ -58,10 +58,10 @@ ParseResult parse_request(std::span<const std::uint8_t> bytes, std::uint32_t max
     if (body % kRangeSize != 0 || body / kRangeSize != nr_ranges) {
         return reject(FPH_REJECT_MALFORMED);
     }
-    return ParseResult{
-        RequestView{static_cast<RequestType>(type), load_le<std::uint32_t>(bytes, kOffEpoch),
-                    bytes.subspan(kReqHeaderSize)},
-        FPH_REJECT_MALFORMED};
+    return ParseResult{RequestView{static_cast<RequestType>(type),
+                                   load_le<std::uint32_t>(bytes, kOffEpoch),
+                                   bytes.subspan(kReqHeaderSize)},
+                       FPH_REJECT_MALFORMED};
 }
 
 }  // namespace fph

@@ -27,7 +27,8 @@ enum class RequestType : std::uint16_t {
 // A well-framed request.  Borrows the caller's bytes: use it before they go.
 class RequestView {
 public:
-    RequestView(RequestType type, std::uint32_t epoch, std::span<const std::uint8_t> ranges) noexcept
+    RequestView(RequestType type, std::uint32_t epoch,
+                std::span<const std::uint8_t> ranges) noexcept
         : type_(type), epoch_(epoch), ranges_(ranges)
     {
     }

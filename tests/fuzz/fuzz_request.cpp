@@ -43,20 +43,27 @@ struct Oracle {
     static bool in_ram(std::uint64_t addr, std::uint64_t end)
     {
         // Adjacent blocks 0 and 1 form one RAM range [0, 32 MiB).
-        if (end <= 32 * kMiB) return true;
+        if (end <= 32 * kMiB)
+            return true;
         for (const auto& r : kRam) {
-            if (addr >= r.addr && end <= r.addr + r.len) return true;
+            if (addr >= r.addr && end <= r.addr + r.len)
+                return true;
         }
         return false;
     }
 
     void check_range(std::uint64_t tok, std::uint64_t addr, std::uint64_t len) const
     {
-        if (tok != token) fail("wrong token", addr, len);
-        if (len == 0) fail("empty range", addr, len);
-        if (addr % kPage || len % kPage) fail("misaligned range", addr, len);
-        if (addr + len < addr) fail("wrapping range", addr, len);
-        if (!in_ram(addr, addr + len)) fail("range outside RAM", addr, len);
+        if (tok != token)
+            fail("wrong token", addr, len);
+        if (len == 0)
+            fail("empty range", addr, len);
+        if (addr % kPage || len % kPage)
+            fail("misaligned range", addr, len);
+        if (addr + len < addr)
+            fail("wrapping range", addr, len);
+        if (!in_ram(addr, addr + len))
+            fail("range outside RAM", addr, len);
     }
 
     bool covered_by_arms(std::uint64_t addr, std::uint64_t end) const
@@ -65,8 +72,10 @@ struct Oracle {
         std::sort(arms.begin(), arms.end());
         std::uint64_t reached = addr;
         for (const auto& [s, e] : arms) {
-            if (s <= reached && e > reached) reached = e;
-            if (reached >= end) return true;
+            if (s <= reached && e > reached)
+                reached = e;
+            if (reached >= end)
+                return true;
         }
         return false;
     }
@@ -77,7 +86,8 @@ struct Oracle {
     void check_not_armed(std::uint64_t addr, std::uint64_t len) const
     {
         for (const auto& [s, e] : armed) {
-            if (addr < e && s < addr + len) fail("range armed twice in one epoch", addr, len);
+            if (addr < e && s < addr + len)
+                fail("range armed twice in one epoch", addr, len);
         }
     }
 
@@ -89,7 +99,8 @@ struct Oracle {
         auto* o = static_cast<Oracle*>(opaque);
         o->check_range(tok, addr, len);
         o->check_not_armed(addr, len);
-        if (arm_fails(addr)) return -EIO;
+        if (arm_fails(addr))
+            return -EIO;
         o->armed.emplace_back(addr, addr + len);
         return 0;
     }
@@ -100,7 +111,8 @@ struct Oracle {
         auto* o = static_cast<Oracle*>(opaque);
         o->check_range(tok, addr, len);
         // The safety rule: only what was armed in this epoch may be skipped.
-        if (!o->covered_by_arms(addr, addr + len)) fail("skip of unarmed range", addr, len);
+        if (!o->covered_by_arms(addr, addr + len))
+            fail("skip of unarmed range", addr, len);
         *pages = len / kPage;
         return 0;
     }
@@ -109,22 +121,26 @@ struct Oracle {
     static int arm_batch(void* opaque, std::uint64_t tok, const FphRamRange* r, std::size_t n)
     {
         auto* o = static_cast<Oracle*>(opaque);
-        if (n == 0) fail("empty batch", 0, 0);
+        if (n == 0)
+            fail("empty batch", 0, 0);
         bool ok = true;
         for (std::size_t i = 0; i < n; ++i) {
             o->check_range(tok, r[i].addr, r[i].len);
             o->check_not_armed(r[i].addr, r[i].len);
             ok = ok && !arm_fails(r[i].addr);
         }
-        if (!ok) return -EIO;
-        for (std::size_t i = 0; i < n; ++i) o->armed.emplace_back(r[i].addr, r[i].addr + r[i].len);
+        if (!ok)
+            return -EIO;
+        for (std::size_t i = 0; i < n; ++i)
+            o->armed.emplace_back(r[i].addr, r[i].addr + r[i].len);
         return 0;
     }
 
     static int skip_batch(void* opaque, std::uint64_t tok, const FphRamRange* r, std::size_t n,
                           std::uint64_t* pages)
     {
-        if (n == 0) fail("empty batch", 0, 0);
+        if (n == 0)
+            fail("empty batch", 0, 0);
         std::uint64_t total = 0;
         for (std::size_t i = 0; i < n; ++i) {
             std::uint64_t p = 0;
@@ -136,9 +152,11 @@ struct Oracle {
     }
 };
 
-const FphHookOps kSingleOps{.arm = &Oracle::arm, .skip = &Oracle::skip, .arm_batch = nullptr,
-                            .skip_batch = nullptr};
-const FphHookOps kBatchOps{.arm = nullptr, .skip = nullptr, .arm_batch = &Oracle::arm_batch,
+const FphHookOps kSingleOps{
+    .arm = &Oracle::arm, .skip = &Oracle::skip, .arm_batch = nullptr, .skip_batch = nullptr};
+const FphHookOps kBatchOps{.arm = nullptr,
+                           .skip = nullptr,
+                           .arm_batch = &Oracle::arm_batch,
                            .skip_batch = &Oracle::skip_batch};
 
 void run(FphCore* core, Oracle& oracle, const std::uint8_t* data, std::size_t size)
@@ -149,13 +167,15 @@ void run(FphCore* core, Oracle& oracle, const std::uint8_t* data, std::size_t si
     fph_core_complete(core, plan, &resp);
     const auto* b = reinterpret_cast<const std::uint8_t*>(&resp);
     const unsigned status = b[0] | b[1] << 8;
-    if (status > VIRTIO_FPH_S_INVALID || b[2] || b[3]) fail("bad response header", status, 0);
+    if (status > VIRTIO_FPH_S_INVALID || b[2] || b[3])
+        fail("bad response header", status, 0);
     if (size >= sizeof(virtio_fph_req)) {
-        const std::uint32_t nr = data[8] | data[9] << 8 | data[10] << 16
-                                 | static_cast<std::uint32_t>(data[11]) << 24;
+        const std::uint32_t nr =
+            data[8] | data[9] << 8 | data[10] << 16 | static_cast<std::uint32_t>(data[11]) << 24;
         const std::uint64_t done = b[8] | b[9] << 8 | b[10] << 16 | std::uint64_t{b[11]} << 24;
         const std::uint64_t rej = b[12] | b[13] << 8 | b[14] << 16 | std::uint64_t{b[15]} << 24;
-        if (done + rej > nr) fail("done + rejected > nr_ranges", done, rej);
+        if (done + rej > nr)
+            fail("done + rejected > nr_ranges", done, rej);
     }
 }
 
@@ -173,10 +193,12 @@ std::vector<std::uint8_t> variant(const std::uint8_t* data, std::size_t size, st
     };
     auto get = [&v](std::size_t off) {
         std::uint64_t val = 0;
-        for (int i = 0; i < 8; ++i) val |= std::uint64_t{v[off + i]} << (8 * i);
+        for (int i = 0; i < 8; ++i)
+            val |= std::uint64_t{v[off + i]} << (8 * i);
         return val;
     };
-    if (size >= 2 && v[1] == 0 && (v[0] == 1 || v[0] == 2)) put(0, type, 2);  // keep bad types bad
+    if (size >= 2 && v[1] == 0 && (v[0] == 1 || v[0] == 2))
+        put(0, type, 2);  // keep bad types bad
     put(4, epoch, 4);
     if (widen) {
         for (std::size_t off = sizeof(virtio_fph_req); off + 16 <= v.size(); off += 16) {

@@ -9,15 +9,20 @@ namespace {
 
 const char* type_name(std::uint16_t type)
 {
-    return type == VIRTIO_FPH_REQ_CANDIDATES ? "CANDIDATES" : type == VIRTIO_FPH_REQ_CONFIRM ? "CONFIRM" : "?";
+    return type == VIRTIO_FPH_REQ_CANDIDATES ? "CANDIDATES"
+           : type == VIRTIO_FPH_REQ_CONFIRM  ? "CONFIRM"
+                                             : "?";
 }
 
 const char* status_name(std::uint16_t status)
 {
     switch (status) {
-    case VIRTIO_FPH_S_OK: return "OK";
-    case VIRTIO_FPH_S_STALE: return "STALE";
-    case VIRTIO_FPH_S_INVALID: return "INVALID";
+    case VIRTIO_FPH_S_OK:
+        return "OK";
+    case VIRTIO_FPH_S_STALE:
+        return "STALE";
+    case VIRTIO_FPH_S_INVALID:
+        return "INVALID";
     }
     return "?";
 }
@@ -77,10 +82,11 @@ void FphDevice::pop_and_parse()
     avail_.pop_front();
     FphPlan* plan = fph_core_parse(core_, req.data(), req.size());
     const std::uint16_t type = request_type(req);
-    trace_.log("device", "parse ", type_name(type), " (", req.size(), " bytes), work: ",
-               fph_plan_has_work(plan) ? "yes" : "no");
+    trace_.log("device", "parse ", type_name(type), " (", req.size(),
+               " bytes), work: ", fph_plan_has_work(plan) ? "yes" : "no");
     if (fph_plan_has_work(plan)) {
-        const bool delayed = delay_across_sync_ && type == VIRTIO_FPH_REQ_CONFIRM && rng_.chance(1, 2);
+        const bool delayed =
+            delay_across_sync_ && type == VIRTIO_FPH_REQ_CONFIRM && rng_.chance(1, 2);
         worker_.push_back({plan, type, syncs_, delayed});
     } else {
         complete(plan);
@@ -98,7 +104,8 @@ bool FphDevice::can_execute() const
 
 void FphDevice::execute(InFlight& f)
 {
-    trace_.log("worker", "execute ", type_name(f.type), f.delayed ? " (delayed across a sync)" : "");
+    trace_.log("worker", "execute ", type_name(f.type),
+               f.delayed ? " (delayed across a sync)" : "");
     fph_plan_execute(f.plan, RamFilterHook::ops(), &hook_);
     done_.push_back(f.plan);
 }
@@ -115,8 +122,8 @@ void FphDevice::complete(FphPlan* plan)
     virtio_fph_resp resp;
     fph_core_complete(core_, plan, &resp);
     answer_ = decode_response(resp);
-    trace_.log("device", "complete: status ", status_name(answer_->status), " epoch ", answer_->epoch,
-               " done ", answer_->nr_done, " rejected ", answer_->nr_rejected);
+    trace_.log("device", "complete: status ", status_name(answer_->status), " epoch ",
+               answer_->epoch, " done ", answer_->nr_done, " rejected ", answer_->nr_rejected);
 }
 
 void FphDevice::complete_one()

@@ -22,7 +22,8 @@ namespace fph_sim {
 
 class FphDevice {
 public:
-    FphDevice(RamFilterHook& hook, std::uint32_t max_ranges, Pfn ram_pages, Rng& rng, const Trace& trace);
+    FphDevice(RamFilterHook& hook, std::uint32_t max_ranges, Pfn ram_pages, Rng& rng,
+              const Trace& trace);
     ~FphDevice();
     FphDevice(const FphDevice&) = delete;
     FphDevice& operator=(const FphDevice&) = delete;

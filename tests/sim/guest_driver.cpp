@@ -125,10 +125,13 @@ bool GuestDriver::epoch_poll()
 bool GuestDriver::runnable() const
 {
     switch (state_) {
-    case State::Idle: return work_queued_;
+    case State::Idle:
+        return work_queued_;
     case State::AwaitCandidates:
-    case State::AwaitConfirm: return dev_.answer_ready();
-    default: return true;
+    case State::AwaitConfirm:
+        return dev_.answer_ready();
+    default:
+        return true;
     }
 }
 
@@ -155,7 +158,8 @@ int GuestDriver::evaluate(std::uint16_t type, const Answer& a)
     if (a.status != VIRTIO_FPH_S_OK) {
         return -EIO;
     }
-    (type == VIRTIO_FPH_REQ_CONFIRM ? stats_.confirmed_pages : stats_.armed_pages) += in_flight_pages_;
+    (type == VIRTIO_FPH_REQ_CONFIRM ? stats_.confirmed_pages : stats_.armed_pages) +=
+        in_flight_pages_;
     return a.epoch == epoch_ ? 0 : -EAGAIN;
 }
 
@@ -203,7 +207,8 @@ void GuestDriver::abort(int err)
     if (err == -EAGAIN && in_batch) {
         ++stats_.stale_batches;
     }
-    trace_.log("driver", "pass for epoch ", epoch_, " stops: ", err == -EAGAIN ? "epoch over" : "error");
+    trace_.log("driver", "pass for epoch ", epoch_,
+               " stops: ", err == -EAGAIN ? "epoch over" : "error");
     cand_.reset();
     conf_.reset();
     state_ = State::Idle;
@@ -214,8 +219,8 @@ void GuestDriver::step_scan()
     const Pfn from = cursor_;
     const std::size_t before = cand_.r.size();
     const bool room = scan(&cursor_, alloc_.pages(), params_.min_order, cand_);
-    trace_.log("driver", "lock hold: scan pfn ", from, "..", cursor_, ", batch has ", cand_.r.size(),
-               " ranges (+", cand_.r.size() - before, ")");
+    trace_.log("driver", "lock hold: scan pfn ", from, "..", cursor_, ", batch has ",
+               cand_.r.size(), " ranges (+", cand_.r.size() - before, ")");
     if (!room) {
         begin_batch(false);
     } else if (!epoch_poll()) {
@@ -354,13 +359,27 @@ void GuestDriver::step()
         }
         break;
     }
-    case State::Scan: step_scan(); break;
-    case State::PreCheck: step_recheck(true); break;
-    case State::SendCandidates: step_send_candidates(); break;
-    case State::AwaitCandidates: step_await_candidates(); break;
-    case State::Confirm: step_recheck(false); break;
-    case State::SendConfirm: step_send_confirm(); break;
-    case State::AwaitConfirm: step_await_confirm(); break;
+    case State::Scan:
+        step_scan();
+        break;
+    case State::PreCheck:
+        step_recheck(true);
+        break;
+    case State::SendCandidates:
+        step_send_candidates();
+        break;
+    case State::AwaitCandidates:
+        step_await_candidates();
+        break;
+    case State::Confirm:
+        step_recheck(false);
+        break;
+    case State::SendConfirm:
+        step_send_confirm();
+        break;
+    case State::AwaitConfirm:
+        step_await_confirm();
+        break;
     }
 }
 

@@ -58,11 +58,11 @@ public:
 private:
     enum class State {
         Idle,
-        Scan,             // phase 1 lock holds
-        PreCheck,         // (3) only: still-free re-check before the arm
+        Scan,      // phase 1 lock holds
+        PreCheck,  // (3) only: still-free re-check before the arm
         SendCandidates,
         AwaitCandidates,
-        Confirm,          // phase 2 lock holds
+        Confirm,  // phase 2 lock holds
         SendConfirm,
         AwaitConfirm,
     };
@@ -72,7 +72,11 @@ private:
         std::vector<PageRange> r;
         std::size_t cap = 0;
         bool can_merge = false;
-        void reset() { r.clear(); can_merge = false; }
+        void reset()
+        {
+            r.clear();
+            can_merge = false;
+        }
         bool emit(Pfn pfn, Pfn end);
     };
 

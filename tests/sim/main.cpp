@@ -45,12 +45,13 @@ struct Args {
 
 [[noreturn]] void usage(const char* why)
 {
-    std::cerr << "fph-sim: " << why << "\n"
-              << "usage: fph-sim [check|variants] [--seeds N] [--first-seed S] [--time-budget SECONDS]\n"
-              << "               [--model tcg|kvm|both] [--variant NAME] [--threads T]\n"
-              << "       fph-sim --seed N [--model tcg|kvm] [--variant NAME] --trace\n"
-              << "       fph-sim --scale [--max-gib G]\n"
-              << "variants:";
+    std::cerr
+        << "fph-sim: " << why << "\n"
+        << "usage: fph-sim [check|variants] [--seeds N] [--first-seed S] [--time-budget SECONDS]\n"
+        << "               [--model tcg|kvm|both] [--variant NAME] [--threads T]\n"
+        << "       fph-sim --seed N [--model tcg|kvm] [--variant NAME] --trace\n"
+        << "       fph-sim --scale [--max-gib G]\n"
+        << "variants:";
     for (Variant v : kAllVariants) {
         std::cerr << " " << variant_name(v);
     }
@@ -70,8 +71,18 @@ std::uint64_t number(const char* s)
 
 Args parse(int argc, char** argv)
 {
-    enum { kSeeds = 256, kSeed, kFirstSeed, kTimeBudget, kThreads, kMaxGib, kTrace, kModel,
-           kVariant, kScale };
+    enum {
+        kSeeds = 256,
+        kSeed,
+        kFirstSeed,
+        kTimeBudget,
+        kThreads,
+        kMaxGib,
+        kTrace,
+        kModel,
+        kVariant,
+        kScale
+    };
     static const option kOptions[] = {
         {"seeds", required_argument, nullptr, kSeeds},
         {"seed", required_argument, nullptr, kSeed},
@@ -195,7 +206,8 @@ int run_checked(const Args& a, std::uint64_t default_seeds)
         }
         std::cout.flush();
     }
-    std::cout << "total " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+    std::cout << "total "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
               << " s\n";
     return ok ? 0 : 1;
 }
@@ -221,10 +233,11 @@ int run_replay(const Args& a)
 {
     const RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant};
     const RunResult r = run_one(spec, a.trace ? &std::cout : nullptr);
-    std::cout << "seed " << spec.seed << " " << accel_name(spec.accel) << " " << variant_name(spec.variant) << ": "
-              << (r.verdict.safe() ? "PASS" : "FAIL") << ", " << r.pages_skipped << " skipped, "
-              << r.stale_refusals << " stale refusals, " << r.pages_sent << " sent (" << r.pages_sent_final
-              << " in stop-and-copy), " << r.steps << " steps\n";
+    std::cout << "seed " << spec.seed << " " << accel_name(spec.accel) << " "
+              << variant_name(spec.variant) << ": " << (r.verdict.safe() ? "PASS" : "FAIL") << ", "
+              << r.pages_skipped << " skipped, " << r.stale_refusals << " stale refusals, "
+              << r.pages_sent << " sent (" << r.pages_sent_final << " in stop-and-copy), "
+              << r.steps << " steps\n";
     if (!r.verdict.safe()) {
         print_failure(std::cout, r);
     }

@@ -58,7 +58,7 @@ private:
     std::vector<std::uint8_t> clear_bmap_;  // one bit per 2^shift pages
     std::vector<std::uint64_t> dest_;       // fresh destination: zero
     Pfn cursor_ = 0;
-    Pfn dirty_pages_ = 0;                   // rs->migration_dirty_pages
+    Pfn dirty_pages_ = 0;  // rs->migration_dirty_pages
     std::uint64_t pages_sent_ = 0;
 };
 

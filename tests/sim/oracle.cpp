@@ -3,7 +3,8 @@
 
 namespace fph_sim {
 
-OracleVerdict check_destination(const BuddyAllocator& alloc, const GuestMemory& mem, const MigrationRam& ram)
+OracleVerdict check_destination(const BuddyAllocator& alloc, const GuestMemory& mem,
+                                const MigrationRam& ram)
 {
     OracleVerdict v;
     for (Pfn p = 0; p < mem.pages(); ++p) {

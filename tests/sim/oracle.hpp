@@ -21,6 +21,7 @@ struct OracleVerdict {
     bool safe() const { return bad_pages == 0; }
 };
 
-OracleVerdict check_destination(const BuddyAllocator& alloc, const GuestMemory& mem, const MigrationRam& ram);
+OracleVerdict check_destination(const BuddyAllocator& alloc, const GuestMemory& mem,
+                                const MigrationRam& ram);
 
 }  // namespace fph_sim

@@ -41,7 +41,10 @@ void RamFilterHook::apply_one(const FphRamRange& r, bool skip, std::uint64_t* pa
     const Pfn start = r.addr >> kPageShift;
     const Pfn n = r.len >> kPageShift;
     if (!skip) {
-        trace_.log("hook", flags_.fused_arm_skip ? "arm+skip (fused, upstream)" : flags_.arm_is_noop ? "arm (no-op)" : "arm",
+        trace_.log("hook",
+                   flags_.fused_arm_skip ? "arm+skip (fused, upstream)"
+                   : flags_.arm_is_noop  ? "arm (no-op)"
+                                         : "arm",
                    " pfn ", start, "+", n);
     }
     std::uint64_t done = 0;
@@ -68,13 +71,13 @@ int RamFilterHook::op(std::uint64_t epoch, const FphRamRange* ranges, std::size_
 {
     if ((!open_ || epoch != epoch_) && !flags_.ignore_epoch_gate) {
         ++stats_.refused_stale;
-        trace_.log("hook", skip ? "skip" : "arm", " of ", n, " ranges for epoch ", epoch, ": -ESTALE (current ",
-                   epoch_, open_ ? "" : ", closed", ")");
+        trace_.log("hook", skip ? "skip" : "arm", " of ", n, " ranges for epoch ", epoch,
+                   ": -ESTALE (current ", epoch_, open_ ? "" : ", closed", ")");
         return -ESTALE;
     }
     if (!open_ || epoch != epoch_) {
-        trace_.log("hook", "epoch gate ignored: applying epoch ", epoch, " in ", open_ ? "epoch " : "closed epoch ",
-                   epoch_);
+        trace_.log("hook", "epoch gate ignored: applying epoch ", epoch, " in ",
+                   open_ ? "epoch " : "closed epoch ", epoch_);
     }
     // ram_filter_prepare(): a batch with any range that is not guest RAM
     // is refused whole, so the core never counts as armed what was not.
@@ -99,7 +102,8 @@ int RamFilterHook::arm(std::uint64_t epoch, const FphRamRange* ranges, std::size
     return op(epoch, ranges, n, false, nullptr);
 }
 
-int RamFilterHook::skip(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, std::uint64_t* pages)
+int RamFilterHook::skip(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n,
+                        std::uint64_t* pages)
 {
     return op(epoch, ranges, n, true, pages);
 }

@@ -40,7 +40,9 @@ public:
     };
 
     RamFilterHook(MigrationRam& ram, HookFlags flags, const Trace& trace)
-        : ram_(ram), flags_(flags), trace_(trace) {}
+        : ram_(ram), flags_(flags), trace_(trace)
+    {
+    }
 
     void set_listener(Listener l) { listener_ = std::move(l); }
 
@@ -59,7 +61,8 @@ public:
     bool epoch_open() const { return open_; }
 
 private:
-    int op(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, bool skip, std::uint64_t* pages);
+    int op(std::uint64_t epoch, const FphRamRange* ranges, std::size_t n, bool skip,
+           std::uint64_t* pages);
     bool is_ram(const FphRamRange& r) const;
     // ram_filter_apply_locked() for one range.
     void apply_one(const FphRamRange& r, bool skip, std::uint64_t* pages);

@@ -6,13 +6,14 @@ namespace fph_sim {
 void print_summary(std::ostream& out, const BatchOptions& opt, const BatchSummary& s)
 {
     const double seeds = s.seeds_run ? static_cast<double>(s.seeds_run) : 1.0;
-    out << accel_name(opt.accel) << " " << variant_name(opt.variant) << ": " << s.seeds_run << " seeds, "
-        << s.pages_skipped << " skipped pages, " << s.stale_refusals << " stale refusals (in "
-        << s.seeds_with_stale << " seeds), " << s.failures << " failures; "
-        << s.armed_pages << " pages armed, " << s.confirmed_pages << " confirmed still free; per seed: "
-        << static_cast<double>(s.pages_sent) / seeds << " pages sent, "
-        << static_cast<double>(s.pages_sent_final) / seeds << " in stop-and-copy, of "
-        << static_cast<double>(s.guest_pages) / seeds << " guest pages; " << s.seconds << " s\n";
+    out << accel_name(opt.accel) << " " << variant_name(opt.variant) << ": " << s.seeds_run
+        << " seeds, " << s.pages_skipped << " skipped pages, " << s.stale_refusals
+        << " stale refusals (in " << s.seeds_with_stale << " seeds), " << s.failures
+        << " failures; " << s.armed_pages << " pages armed, " << s.confirmed_pages
+        << " confirmed still free; per seed: " << static_cast<double>(s.pages_sent) / seeds
+        << " pages sent, " << static_cast<double>(s.pages_sent_final) / seeds
+        << " in stop-and-copy, of " << static_cast<double>(s.guest_pages) / seeds
+        << " guest pages; " << s.seconds << " s\n";
     if (s.first_failure) {
         print_failure(out, *s.first_failure);
     }
@@ -21,10 +22,11 @@ void print_summary(std::ostream& out, const BatchOptions& opt, const BatchSummar
 void print_failure(std::ostream& out, const RunResult& r)
 {
     out << "  first failing seed " << r.spec.seed << " (" << accel_name(r.spec.accel) << ", "
-        << variant_name(r.spec.variant) << "): " << r.verdict.bad_pages << " allocated pages differ, pfn "
-        << r.verdict.first_bad << " source v" << r.verdict.source << " destination v" << r.verdict.destination
-        << "\n  replay: fph-sim --seed " << r.spec.seed << " --model " << accel_name(r.spec.accel)
-        << " --variant " << variant_name(r.spec.variant) << " --trace\n";
+        << variant_name(r.spec.variant) << "): " << r.verdict.bad_pages
+        << " allocated pages differ, pfn " << r.verdict.first_bad << " source v" << r.verdict.source
+        << " destination v" << r.verdict.destination << "\n  replay: fph-sim --seed " << r.spec.seed
+        << " --model " << accel_name(r.spec.accel) << " --variant " << variant_name(r.spec.variant)
+        << " --trace\n";
 }
 
 }  // namespace fph_sim

@@ -59,7 +59,8 @@ void merge(BatchSummary& into, const BatchSummary& from)
 BatchSummary run_batch(const BatchOptions& opt)
 {
     const auto t0 = std::chrono::steady_clock::now();
-    const unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads =
+        opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
     BatchSummary total;
     std::uint64_t done = 0;
     while (done < opt.seeds) {

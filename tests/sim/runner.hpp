@@ -17,8 +17,8 @@ struct BatchOptions {
     Variant variant = Variant::Correct;
     std::uint64_t first_seed = 0;
     std::uint64_t seeds = 1000;
-    unsigned threads = 0;                 // 0: hardware concurrency
-    bool stop_at_first_failure = false;   // finish the block, then stop
+    unsigned threads = 0;                // 0: hardware concurrency
+    bool stop_at_first_failure = false;  // finish the block, then stop
     std::optional<std::chrono::seconds> time_budget;
 };
 

@@ -26,7 +26,8 @@ using Clock = std::chrono::steady_clock;
 class DenseBackend {
 public:
     explicit DenseBackend(Pfn pages)
-        : bmap_((pages + 63) / 64, ~std::uint64_t{0}), clear_bmap_((pages >> kClearBmapShift) + 1, 1)
+        : bmap_((pages + 63) / 64, ~std::uint64_t{0}),
+          clear_bmap_((pages >> kClearBmapShift) + 1, 1)
     {
     }
 
@@ -36,14 +37,17 @@ public:
             FphHookOps o{};
             o.arm_batch = [](void* be, std::uint64_t, const FphRamRange* r, std::size_t n) {
                 for (std::size_t i = 0; i < n; ++i) {
-                    static_cast<DenseBackend*>(be)->arm(r[i].addr >> kPageShift, r[i].len >> kPageShift);
+                    static_cast<DenseBackend*>(be)->arm(r[i].addr >> kPageShift,
+                                                        r[i].len >> kPageShift);
                 }
                 return 0;
             };
-            o.skip_batch = [](void* be, std::uint64_t, const FphRamRange* r, std::size_t n, std::uint64_t* pages) {
+            o.skip_batch = [](void* be, std::uint64_t, const FphRamRange* r, std::size_t n,
+                              std::uint64_t* pages) {
                 *pages = 0;
                 for (std::size_t i = 0; i < n; ++i) {
-                    *pages += static_cast<DenseBackend*>(be)->skip(r[i].addr >> kPageShift, r[i].len >> kPageShift);
+                    *pages += static_cast<DenseBackend*>(be)->skip(r[i].addr >> kPageShift,
+                                                                   r[i].len >> kPageShift);
                 }
                 return 0;
             };
@@ -74,7 +78,8 @@ private:
         while (p < end) {
             const unsigned bit = p % 64;
             const Pfn take = std::min<Pfn>(64 - bit, end - p);
-            const std::uint64_t mask = (take == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << take) - 1)) << bit;
+            const std::uint64_t mask =
+                (take == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << take) - 1)) << bit;
             std::uint64_t& w = bmap_[p / 64];
             cleared += static_cast<std::uint64_t>(std::popcount(w & mask));
             w &= ~mask;
@@ -108,7 +113,8 @@ std::vector<PageRange> free_extents(const Layout& l, Pfn pages, Rng& rng)
     Pfn p = 0;
     while (p < pages) {
         p += Pfn{1} << rng.between(l.used_min, l.used_max);
-        const Pfn n = std::min<Pfn>(Pfn{1} << rng.between(l.free_min, l.free_max), pages > p ? pages - p : 0);
+        const Pfn n =
+            std::min<Pfn>(Pfn{1} << rng.between(l.free_min, l.free_max), pages > p ? pages - p : 0);
         if (n) {
             out.push_back({p, n});
         }
@@ -162,7 +168,8 @@ ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max
     const std::uint32_t epoch = fph_core_epoch_begin(core, 1);
     // No guest churn here: phase 2 confirms every candidate.
     for (std::size_t i = 0; i < extents.size(); i += max_ranges) {
-        const std::span<const PageRange> batch{extents.data() + i, std::min<std::size_t>(max_ranges, extents.size() - i)};
+        const std::span<const PageRange> batch{
+            extents.data() + i, std::min<std::size_t>(max_ranges, extents.size() - i)};
         request(core, be, VIRTIO_FPH_REQ_CANDIDATES, epoch, batch, row);
         request(core, be, VIRTIO_FPH_REQ_CONFIRM, epoch, batch, row);
     }
@@ -182,11 +189,14 @@ std::string human(std::uint64_t bytes)
 {
     char buf[32];
     if (bytes >= std::uint64_t{1} << 40) {
-        std::snprintf(buf, sizeof buf, "%.1f TiB", static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 40));
+        std::snprintf(buf, sizeof buf, "%.1f TiB",
+                      static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 40));
     } else if (bytes >= kGiB) {
-        std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / static_cast<double>(kGiB));
+        std::snprintf(buf, sizeof buf, "%.1f GiB",
+                      static_cast<double>(bytes) / static_cast<double>(kGiB));
     } else {
-        std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(1 << 20));
+        std::snprintf(buf, sizeof buf, "%.1f MiB",
+                      static_cast<double>(bytes) / static_cast<double>(1 << 20));
     }
     return buf;
 }
@@ -225,18 +235,21 @@ std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes)
 void print_scale(std::ostream& out, const std::vector<ScaleRow>& rows)
 {
     char line[256];
-    std::snprintf(line, sizeof line, "%-17s %9s %6s %9s %10s %9s %10s %9s %9s %9s %7s\n", "layout", "guest",
-                  "max_r", "free", "ranges", "messages", "wire", "kvm_clr", "core_ms", "hook_ms", "ns/rng");
+    std::snprintf(line, sizeof line, "%-17s %9s %6s %9s %10s %9s %10s %9s %9s %9s %7s\n", "layout",
+                  "guest", "max_r", "free", "ranges", "messages", "wire", "kvm_clr", "core_ms",
+                  "hook_ms", "ns/rng");
     out << line;
     for (const ScaleRow& r : rows) {
-        const double ns_per_range =
-            r.free_ranges ? (r.core_ms + r.backend_ms) * 1e6 / static_cast<double>(2 * r.free_ranges) : 0;
+        const double ns_per_range = r.free_ranges ? (r.core_ms + r.backend_ms) * 1e6 /
+                                                        static_cast<double>(2 * r.free_ranges)
+                                                  : 0;
         std::snprintf(line, sizeof line,
                       "%-17s %9s %6" PRIu32 " %9s %10" PRIu64 " %9" PRIu64 " %10s %9" PRIu64
                       " %9.1f %9.1f %7.0f\n",
                       r.layout.c_str(), human(r.guest_bytes).c_str(), r.max_ranges,
                       human(r.free_pages * kPageSize).c_str(), r.free_ranges, r.messages,
-                      human(r.wire_bytes).c_str(), r.kvm_clears, r.core_ms, r.backend_ms, ns_per_range);
+                      human(r.wire_bytes).c_str(), r.kvm_clears, r.core_ms, r.backend_ms,
+                      ns_per_range);
         out << line;
     }
     out << "\nfree: free guest memory, all hinted; ranges: free extents (= ranges per phase);\n"

@@ -20,12 +20,12 @@ struct ScaleRow {
     std::uint32_t max_ranges = 0;
     std::uint64_t free_pages = 0;
     std::uint64_t free_ranges = 0;
-    std::uint64_t messages = 0;      // CANDIDATES + CONFIRM requests
-    std::uint64_t wire_bytes = 0;    // request + response bytes
+    std::uint64_t messages = 0;    // CANDIDATES + CONFIRM requests
+    std::uint64_t wire_bytes = 0;  // request + response bytes
     std::uint64_t pages_skipped = 0;
-    std::uint64_t kvm_clears = 0;    // KVM_CLEAR_DIRTY_LOG calls (chunks)
-    double core_ms = 0;              // parse + complete (main loop)
-    double backend_ms = 0;           // plan execution (worker: arm + skip)
+    std::uint64_t kvm_clears = 0;  // KVM_CLEAR_DIRTY_LOG calls (chunks)
+    double core_ms = 0;            // parse + complete (main loop)
+    double backend_ms = 0;         // plan execution (worker: arm + skip)
 };
 
 std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes);

@@ -40,7 +40,8 @@ Scenario make_scenario(const RunSpec& spec, Rng& rng)
     Scenario s{};
     s.pages = Pfn{1024} << rng.below(3);
     s.clear_bmap_shift = static_cast<unsigned>(rng.between(6, 8));
-    s.max_ranges = static_cast<std::uint32_t>(rng.chance(1, 8) ? rng.between(64, 512) : rng.between(1, 16));
+    s.max_ranges =
+        static_cast<std::uint32_t>(rng.chance(1, 8) ? rng.between(64, 512) : rng.between(1, 16));
     s.driver.scan_steps = static_cast<unsigned>(rng.between(4, 96));
     s.driver.epoch_poll = static_cast<unsigned>(rng.between(1, 8));
     s.driver.min_order = rng.chance(1, 8) ? static_cast<unsigned>(rng.between(1, 3)) : 0;

@@ -21,17 +21,17 @@ struct RunSpec {
 };
 
 struct Scenario {
-    Pfn pages;                   // guest RAM, 1024..4096 pages of 4 KiB
-    unsigned clear_bmap_shift;   // QEMU minimum is 6 (64 pages)
-    std::uint32_t max_ranges;    // device limit, small to force many batches
+    Pfn pages;                  // guest RAM, 1024..4096 pages of 4 KiB
+    unsigned clear_bmap_shift;  // QEMU minimum is 6 (64 pages)
+    std::uint32_t max_ranges;   // device limit, small to force many batches
     DriverParams driver;
     DriverFlags driver_flags;
     HookFlags hook_flags;
     bool delay_apply_across_sync;
     unsigned populate_percent;
-    unsigned iterative_syncs;    // syncs before stop-and-copy
-    Pfn send_budget;             // pages per migration-thread step
-    std::uint64_t sync_odds;     // 1 in sync_odds migration steps syncs mid-pass
+    unsigned iterative_syncs;  // syncs before stop-and-copy
+    Pfn send_budget;           // pages per migration-thread step
+    std::uint64_t sync_odds;   // 1 in sync_odds migration steps syncs mid-pass
     // Scheduler weights.
     unsigned w_guest, w_driver, w_device, w_migration;
 };

@@ -49,8 +49,8 @@ void expect_caught(Accel accel, Variant variant)
 {
     const BatchSummary s = search(accel, variant);
     ASSERT_TRUE(s.first_failure.has_value())
-        << "no failing seed in " << s.seeds_run << " seeds for " << variant_name(variant) << " under "
-        << accel_name(accel);
+        << "no failing seed in " << s.seeds_run << " seeds for " << variant_name(variant)
+        << " under " << accel_name(accel);
     std::cout << "[ caught   ] " << variant_name(variant) << " under " << accel_name(accel) << ": ";
     print_failure(std::cout, *s.first_failure);
 }
@@ -61,8 +61,8 @@ void expect_safe(Accel accel, Variant variant)
     EXPECT_EQ(s.failures, 0u) << variant_name(variant) << " under " << accel_name(accel)
                               << " lost writes, first seed "
                               << (s.first_failure ? s.first_failure->spec.seed : 0);
-    std::cout << "[ safe     ] " << variant_name(variant) << " under " << accel_name(accel) << " in "
-              << s.seeds_run << " seeds\n";
+    std::cout << "[ safe     ] " << variant_name(variant) << " under " << accel_name(accel)
+              << " in " << s.seeds_run << " seeds\n";
 }
 
 class BothModels : public ::testing::TestWithParam<Accel> {};
@@ -161,10 +161,11 @@ TEST(SkipWithoutArm, IneffectiveUnderKvm)
     const BatchSummary broken = all(Accel::Kvm, Variant::SkipWithoutArm, 500);
     const BatchSummary correct = all(Accel::Kvm, Variant::Correct, 500);
     const BatchSummary none = all(Accel::Kvm, Variant::NoHints, 500);
-    std::cout << "[ effect   ] kvm pages sent per 500 seeds (total / stop-and-copy): skip-without-arm "
-              << broken.pages_sent << " / " << broken.pages_sent_final << ", correct " << correct.pages_sent
-              << " / " << correct.pages_sent_final << ", no hints " << none.pages_sent << " / "
-              << none.pages_sent_final << "\n";
+    std::cout
+        << "[ effect   ] kvm pages sent per 500 seeds (total / stop-and-copy): skip-without-arm "
+        << broken.pages_sent << " / " << broken.pages_sent_final << ", correct "
+        << correct.pages_sent << " / " << correct.pages_sent_final << ", no hints "
+        << none.pages_sent << " / " << none.pages_sent_final << "\n";
     EXPECT_GT(broken.pages_sent_final, 2 * correct.pages_sent_final);
     EXPECT_GT(broken.pages_sent_final, none.pages_sent_final);
     EXPECT_GT(broken.pages_sent, correct.pages_sent);

@@ -72,7 +72,8 @@ void Migration::deliver_config_change()
 void Migration::sync(bool last_stage)
 {
     ++syncs_;
-    trace_.log("migration", last_stage ? "final sync" : "sync ", last_stage ? "" : std::to_string(syncs_));
+    trace_.log("migration", last_stage ? "final sync" : "sync ",
+               last_stage ? "" : std::to_string(syncs_));
     hook_.epoch_end();
     ram_.bitmap_sync();
     dev_.note_sync();
@@ -119,10 +120,11 @@ Migration::Actor Migration::pick()
 
 RunResult Migration::run()
 {
-    trace_.log("setup", "seed ", spec_.seed, ", ", accel_name(spec_.accel), ", ", variant_name(spec_.variant),
-               ": ", sc_.pages, " pages, clear_bmap_shift ", sc_.clear_bmap_shift, ", max_ranges ",
-               sc_.max_ranges, ", scan_steps ", sc_.driver.scan_steps, ", min_order ", sc_.driver.min_order,
-               ", ", sc_.iterative_syncs, " iterative syncs");
+    trace_.log("setup", "seed ", spec_.seed, ", ", accel_name(spec_.accel), ", ",
+               variant_name(spec_.variant), ": ", sc_.pages, " pages, clear_bmap_shift ",
+               sc_.clear_bmap_shift, ", max_ranges ", sc_.max_ranges, ", scan_steps ",
+               sc_.driver.scan_steps, ", min_order ", sc_.driver.min_order, ", ",
+               sc_.iterative_syncs, " iterative syncs");
     workload_.populate(sc_.populate_percent);
     // ram_init_bitmaps(): dirty logging on, bmap all ones, first sync.
     log_.start();
@@ -136,13 +138,26 @@ RunResult Migration::run()
         }
         trace_.set_step(steps_);
         switch (pick()) {
-        case kGuest: workload_.step(); break;
-        case kDriver: driver_.step(); break;
-        case kParse: dev_.pop_and_parse(); break;
-        case kExecute: dev_.execute_one(); break;
-        case kComplete: dev_.complete_one(); break;
-        case kMigration: migration_step(); break;
-        case kActors: break;
+        case kGuest:
+            workload_.step();
+            break;
+        case kDriver:
+            driver_.step();
+            break;
+        case kParse:
+            dev_.pop_and_parse();
+            break;
+        case kExecute:
+            dev_.execute_one();
+            break;
+        case kComplete:
+            dev_.complete_one();
+            break;
+        case kMigration:
+            migration_step();
+            break;
+        case kActors:
+            break;
         }
         deliver_config_change();
     }
@@ -176,11 +191,13 @@ RunResult Migration::run()
     if (trace_.on()) {
         trace_.log("oracle", r.verdict.safe() ? "PASS" : "FAIL", ": ", r.verdict.bad_pages,
                    " allocated pages differ", r.verdict.safe() ? "" : ", first pfn ",
-                   r.verdict.safe() ? "" : std::to_string(r.verdict.first_bad) + " source v" +
-                                               std::to_string(r.verdict.source) + " destination v" +
-                                               std::to_string(r.verdict.destination));
-        trace_.log("stats", r.pages_skipped, " pages skipped, ", r.stale_refusals, " stale refusals, ",
-                   r.pages_sent, " pages sent (", r.pages_sent_final, " in stop-and-copy)");
+                   r.verdict.safe() ? ""
+                                    : std::to_string(r.verdict.first_bad) + " source v" +
+                                          std::to_string(r.verdict.source) + " destination v" +
+                                          std::to_string(r.verdict.destination));
+        trace_.log("stats", r.pages_skipped, " pages skipped, ", r.stale_refusals,
+                   " stale refusals, ", r.pages_sent, " pages sent (", r.pages_sent_final,
+                   " in stop-and-copy)");
     }
     return r;
 }

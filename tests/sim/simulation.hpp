@@ -19,13 +19,13 @@ struct RunResult {
     std::uint64_t steps = 0;
     std::uint64_t syncs = 0;
     std::uint64_t requests = 0;
-    std::uint64_t pages_skipped = 0;    // removed from bmap by hints
-    std::uint64_t stale_refusals = 0;   // requests the core answered STALE
-    std::uint64_t hook_refusals = 0;    // arm/skip refused -ESTALE by the hook
-    std::uint64_t armed_pages = 0;      // candidate pages the driver saw armed
-    std::uint64_t confirmed_pages = 0;  // ... and then confirmed still free
-    std::uint64_t pages_sent = 0;       // all rounds
-    std::uint64_t pages_sent_final = 0; // during stop-and-copy (downtime)
+    std::uint64_t pages_skipped = 0;     // removed from bmap by hints
+    std::uint64_t stale_refusals = 0;    // requests the core answered STALE
+    std::uint64_t hook_refusals = 0;     // arm/skip refused -ESTALE by the hook
+    std::uint64_t armed_pages = 0;       // candidate pages the driver saw armed
+    std::uint64_t confirmed_pages = 0;   // ... and then confirmed still free
+    std::uint64_t pages_sent = 0;        // all rounds
+    std::uint64_t pages_sent_final = 0;  // during stop-and-copy (downtime)
 };
 
 // @trace: null for a silent run, else a step-by-step human-readable log.

@@ -35,7 +35,7 @@ enum class Variant {
 };
 
 inline constexpr Variant kAllVariants[] = {
-    Variant::Correct,        Variant::FusedNoConfirm, Variant::ArmSkipNoConfirm,
+    Variant::Correct,          Variant::FusedNoConfirm, Variant::ArmSkipNoConfirm,
     Variant::ConfirmBeforeArm, Variant::ApplyAfterSync, Variant::SkipWithoutArm,
     Variant::NoHints,
 };
@@ -48,13 +48,20 @@ constexpr std::string_view accel_name(Accel a)
 constexpr std::string_view variant_name(Variant v)
 {
     switch (v) {
-    case Variant::Correct: return "correct";
-    case Variant::FusedNoConfirm: return "fused-no-confirm";
-    case Variant::ArmSkipNoConfirm: return "arm-skip-no-confirm";
-    case Variant::ConfirmBeforeArm: return "confirm-before-arm";
-    case Variant::ApplyAfterSync: return "apply-after-sync";
-    case Variant::SkipWithoutArm: return "skip-without-arm";
-    case Variant::NoHints: return "no-hints";
+    case Variant::Correct:
+        return "correct";
+    case Variant::FusedNoConfirm:
+        return "fused-no-confirm";
+    case Variant::ArmSkipNoConfirm:
+        return "arm-skip-no-confirm";
+    case Variant::ConfirmBeforeArm:
+        return "confirm-before-arm";
+    case Variant::ApplyAfterSync:
+        return "apply-after-sync";
+    case Variant::SkipWithoutArm:
+        return "skip-without-arm";
+    case Variant::NoHints:
+        return "no-hints";
     }
     return "?";
 }

@@ -16,7 +16,9 @@ namespace fph_sim {
 class Workload {
 public:
     Workload(BuddyAllocator& alloc, GuestMemory& mem, Rng& rng, const Trace& trace)
-        : alloc_(alloc), mem_(mem), rng_(rng), trace_(trace) {}
+        : alloc_(alloc), mem_(mem), rng_(rng), trace_(trace)
+    {
+    }
 
     // Fills about @percent of RAM with written allocations (boot state).
     void populate(unsigned percent);

@@ -25,15 +25,17 @@ public:
     // Result for each single call; default succeeds.
     std::function<int(const BackendCall&)> result = [](const BackendCall&) { return 0; };
     // pages_skipped reported by a successful single skip; default: all pages.
-    std::function<std::uint64_t(const BackendCall&)> skipped =
-        [](const BackendCall& c) { return c.len / VIRTIO_FPH_PAGE_SIZE; };
+    std::function<std::uint64_t(const BackendCall&)> skipped = [](const BackendCall& c) {
+        return c.len / VIRTIO_FPH_PAGE_SIZE;
+    };
     // Batch mode: result of a batch given its calls; pages reported skipped.
     std::function<int(const std::vector<BackendCall>&)> batch_result =
         [](const std::vector<BackendCall>&) { return 0; };
     std::function<std::uint64_t(const std::vector<BackendCall>&)> batch_skipped =
         [](const std::vector<BackendCall>& calls) {
             std::uint64_t pages = 0;
-            for (const auto& c : calls) pages += c.len / VIRTIO_FPH_PAGE_SIZE;
+            for (const auto& c : calls)
+                pages += c.len / VIRTIO_FPH_PAGE_SIZE;
             return pages;
         };
 
@@ -86,7 +88,8 @@ private:
         }
         return batch;
     }
-    static int arm_batch(void* opaque, std::uint64_t token, const FphRamRange* ranges, std::size_t n)
+    static int arm_batch(void* opaque, std::uint64_t token, const FphRamRange* ranges,
+                         std::size_t n)
     {
         auto* self = static_cast<FakeBackend*>(opaque);
         return self->batch_result(record(self, true, token, ranges, n));
@@ -103,13 +106,15 @@ private:
         return rc;
     }
 
-    static constexpr FphHookOps kOps{
-        .arm = &FakeBackend::arm, .skip = &FakeBackend::skip, .arm_batch = nullptr,
-        .skip_batch = nullptr};
+    static constexpr FphHookOps kOps{.arm = &FakeBackend::arm,
+                                     .skip = &FakeBackend::skip,
+                                     .arm_batch = nullptr,
+                                     .skip_batch = nullptr};
     // Single ops set to prove the batch forms take precedence.
-    static constexpr FphHookOps kBatchOps{
-        .arm = &FakeBackend::arm, .skip = &FakeBackend::skip, .arm_batch = &FakeBackend::arm_batch,
-        .skip_batch = &FakeBackend::skip_batch};
+    static constexpr FphHookOps kBatchOps{.arm = &FakeBackend::arm,
+                                          .skip = &FakeBackend::skip,
+                                          .arm_batch = &FakeBackend::arm_batch,
+                                          .skip_batch = &FakeBackend::skip_batch};
 };
 
 // Batch-only backend, shaped like the QEMU glue (arm/skip left NULL):
@@ -131,7 +136,8 @@ public:
     void* opaque() { return this; }
 
 private:
-    static int arm_batch(void* opaque, std::uint64_t token, const FphRamRange* ranges, std::size_t n)
+    static int arm_batch(void* opaque, std::uint64_t token, const FphRamRange* ranges,
+                         std::size_t n)
     {
         auto* self = static_cast<FakeBatchBackend*>(opaque);
         self->batches.push_back({true, token, {ranges, ranges + n}});
@@ -144,13 +150,15 @@ private:
         self->batches.push_back({false, token, {ranges, ranges + n}});
         if (self->result == 0) {
             std::uint64_t pages = 0;
-            for (std::size_t i = 0; i < n; ++i) pages += ranges[i].len / VIRTIO_FPH_PAGE_SIZE;
+            for (std::size_t i = 0; i < n; ++i)
+                pages += ranges[i].len / VIRTIO_FPH_PAGE_SIZE;
             *pages_skipped = self->skipped.value_or(pages);
         }
         return self->result;
     }
 
-    static constexpr FphHookOps kOps{.arm = nullptr, .skip = nullptr,
+    static constexpr FphHookOps kOps{.arm = nullptr,
+                                     .skip = nullptr,
                                      .arm_batch = &FakeBatchBackend::arm_batch,
                                      .skip_batch = &FakeBatchBackend::skip_batch};
 };

@@ -24,12 +24,32 @@ class RequestBuilder {
 public:
     explicit RequestBuilder(std::uint16_t type = VIRTIO_FPH_REQ_CANDIDATES) : type_(type) {}
 
-    RequestBuilder& type(std::uint16_t t) { type_ = t; return *this; }
-    RequestBuilder& epoch(std::uint32_t e) { epoch_ = e; return *this; }
-    RequestBuilder& reserved(std::uint16_t r) { reserved_ = r; return *this; }
-    RequestBuilder& reserved2(std::uint32_t r) { reserved2_ = r; return *this; }
+    RequestBuilder& type(std::uint16_t t)
+    {
+        type_ = t;
+        return *this;
+    }
+    RequestBuilder& epoch(std::uint32_t e)
+    {
+        epoch_ = e;
+        return *this;
+    }
+    RequestBuilder& reserved(std::uint16_t r)
+    {
+        reserved_ = r;
+        return *this;
+    }
+    RequestBuilder& reserved2(std::uint32_t r)
+    {
+        reserved2_ = r;
+        return *this;
+    }
     // Overrides the header count; by default it is the number of ranges.
-    RequestBuilder& nr_ranges(std::uint32_t n) { nr_ = n; return *this; }
+    RequestBuilder& nr_ranges(std::uint32_t n)
+    {
+        nr_ = n;
+        return *this;
+    }
     RequestBuilder& range(std::uint64_t addr, std::uint64_t len)
     {
         ranges_.push_back({addr, len});

@@ -79,7 +79,9 @@ TEST_F(Batch, ArmErrorFailsEveryRange)
 TEST_F(Batch, SkipEstaleIsStaleAndCountsNothing)
 {
     arm_pages(0, 4);
-    backend.batch_result = [](const std::vector<BackendCall>& b) { return b[0].is_arm ? 0 : -ESTALE; };
+    backend.batch_result = [](const std::vector<BackendCall>& b) {
+        return b[0].is_arm ? 0 : -ESTALE;
+    };
     const Resp r = run(confirm(epoch).pages(0, 4));
     EXPECT_EQ(r.status, VIRTIO_FPH_S_STALE);
     EXPECT_EQ(r.nr_done, 0u);

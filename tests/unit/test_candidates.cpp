@@ -12,9 +12,9 @@ using fph::Range;
 
 TEST(GroupRanges, MergesOverlappingAndAdjacentCountingSources)
 {
-    const auto g = fph::group_ranges({Range{0x5000, 0x1000}, Range{0x0, 0x2000},
-                                      Range{0x1000, 0x2000}, Range{0x3000, 0x1000},
-                                      Range{0x8000, 0x1000}, Range{0x8000, 0x1000}});
+    const auto g =
+        fph::group_ranges({Range{0x5000, 0x1000}, Range{0x0, 0x2000}, Range{0x1000, 0x2000},
+                           Range{0x3000, 0x1000}, Range{0x8000, 0x1000}, Range{0x8000, 0x1000}});
     ASSERT_EQ(g.size(), 3u);
     EXPECT_EQ(g[0].span, (Range{0x0, 0x4000}));
     EXPECT_EQ(g[0].sources, 3u);
@@ -114,7 +114,7 @@ TEST_F(Candidates, AlreadyArmedPartsAreNotArmedAgain)
     EXPECT_EQ(r.status, VIRTIO_FPH_S_OK);
     EXPECT_EQ(r.nr_done, 1u);
     EXPECT_EQ(backend.arms(), (std::vector<BackendCall>{{true, kToken, 8 * kPage, 2 * kPage},
-                                                         {true, kToken, 14 * kPage, 2 * kPage}}));
+                                                        {true, kToken, 14 * kPage, 2 * kPage}}));
     backend.calls.clear();
     const Resp again = run(candidates(epoch).pages(10, 4));
     EXPECT_EQ(again.nr_done, 1u);
@@ -144,7 +144,8 @@ TEST_F(Candidates, ExecuteWithoutOpsFailsSafely)
 TEST_F(Candidates, MaxRangesIsAccepted)
 {
     RequestBuilder b = candidates(epoch);
-    for (std::uint64_t i = 0; i < max_ranges; ++i) b.pages(2 * i, 1);
+    for (std::uint64_t i = 0; i < max_ranges; ++i)
+        b.pages(2 * i, 1);
     const Resp r = run(b);
     EXPECT_EQ(r.status, VIRTIO_FPH_S_OK);
     EXPECT_EQ(r.nr_done, max_ranges);

@@ -16,11 +16,13 @@ protected:
         epoch = begin();
     }
 
-    std::vector<BackendCall> confirm_pages(std::uint64_t first, std::uint64_t count, Resp* out = nullptr)
+    std::vector<BackendCall> confirm_pages(std::uint64_t first, std::uint64_t count,
+                                           Resp* out = nullptr)
     {
         backend.calls.clear();
         const Resp r = run(confirm(epoch).pages(first, count));
-        if (out) *out = r;
+        if (out)
+            *out = r;
         return backend.skips();
     }
 
@@ -65,8 +67,8 @@ TEST_F(Confirm, PartiallyArmedIsClippedOnBothSides)
     arm_pages(10, 4);
     Resp r;
     EXPECT_EQ(confirm_pages(8, 8, &r), (std::vector<BackendCall>{skip(10, 4)}));
-    EXPECT_EQ(r.nr_done, 1u);      // its armed part was skipped
-    EXPECT_EQ(r.nr_rejected, 0u);  // not dropped entirely
+    EXPECT_EQ(r.nr_done, 1u);                               // its armed part was skipped
+    EXPECT_EQ(r.nr_rejected, 0u);                           // not dropped entirely
     EXPECT_EQ(stats().rejected[FPH_REJECT_NOT_ARMED], 1u);  // once per range
     EXPECT_EQ(stats().pages_skipped, 4u);
 }
@@ -130,7 +132,7 @@ TEST_F(Confirm, OverlappingConfirmRangesAreMergedThenClipped)
     const Resp r = run(confirm(epoch).pages(0, 3).pages(2, 6).pages(20, 1));
     EXPECT_EQ(backend.skips(), (std::vector<BackendCall>{skip(0, 4), skip(6, 2)}));
     EXPECT_EQ(r.nr_done, 2u);
-    EXPECT_EQ(r.nr_rejected, 1u);  // pages 20: nothing armed
+    EXPECT_EQ(r.nr_rejected, 1u);                           // pages 20: nothing armed
     EXPECT_EQ(stats().rejected[FPH_REJECT_NOT_ARMED], 2u);  // 2..8 and 20
 }
 

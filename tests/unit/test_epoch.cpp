@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "core_fixture.hpp"
 #include "core.hpp"
+#include "core_fixture.hpp"
 #include "epoch_state.hpp"
 
 namespace {

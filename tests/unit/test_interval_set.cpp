@@ -205,10 +205,12 @@ TEST(IntervalSet, RandomisedAgainstBitmap)
         const int op = static_cast<int>(rng() % 4);
         if (op == 0 || op == 1) {
             s.insert(r);
-            for (auto i = a; i < b; ++i) model.set(i);
+            for (auto i = a; i < b; ++i)
+                model.set(i);
         } else if (op == 2) {
             s.erase(r);
-            for (auto i = a; i < b; ++i) model.reset(i);
+            for (auto i = a; i < b; ++i)
+                model.reset(i);
         }
         bool all = true, any = false;
         for (auto i = a; i < b; ++i) {
@@ -228,16 +230,19 @@ TEST(IntervalSet, RandomisedAgainstBitmap)
             }
             first = false;
             prev_end = iv.end();
-            for (auto i = iv.addr; i < iv.end(); ++i) seen.set(i);
+            for (auto i = iv.addr; i < iv.end(); ++i)
+                seen.set(i);
         }
         ASSERT_EQ(seen, model) << "step " << step;
         std::uint64_t clipped = 0;
         s.for_each_intersection(r, [&](const Range& p) {
-            for (auto i = p.addr; i < p.end(); ++i) ASSERT_TRUE(model[i]);
+            for (auto i = p.addr; i < p.end(); ++i)
+                ASSERT_TRUE(model[i]);
             clipped += p.len;
         });
         std::uint64_t expect = 0;
-        for (auto i = a; i < b; ++i) expect += model[i];
+        for (auto i = a; i < b; ++i)
+            expect += model[i];
         ASSERT_EQ(clipped, expect);
     }
 }

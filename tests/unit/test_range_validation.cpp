@@ -15,7 +15,8 @@ TEST(RangeValidator, Precedence)
     fph::IntervalSet ram;
     ram.insert(fph::Range{0, 1ULL << 20});
     EXPECT_EQ(fph::validate_range({0x1000, 0}, ram), FPH_REJECT_MALFORMED);
-    EXPECT_EQ(fph::validate_range({0x1001, 0}, ram), FPH_REJECT_MALFORMED);  // empty beats misaligned
+    EXPECT_EQ(fph::validate_range({0x1001, 0}, ram),
+              FPH_REJECT_MALFORMED);  // empty beats misaligned
     EXPECT_EQ(fph::validate_range({UINT64_MAX - 0xfff, 0x2000}, ram), FPH_REJECT_MALFORMED);
     EXPECT_EQ(fph::validate_range({0x1001, 0x1000}, ram), FPH_REJECT_MISALIGNED);
     EXPECT_EQ(fph::validate_range({1ULL << 40 | 1, 0x1000}, ram), FPH_REJECT_MISALIGNED);
@@ -134,11 +135,11 @@ TEST_F(Validation, NoRamRejectsEverything)
 TEST_F(Validation, MixedRequestKeepsOnlyGoodRanges)
 {
     const Resp r = run(candidates(epoch)
-                           .range(0x1000, 0x1000)           // ok
-                           .range(0x2000, 0)                // malformed
-                           .range(0x3001, 0x1000)           // misaligned
-                           .range(kGiB, 0x1000)             // out of RAM
-                           .range(4 * kGiB, 0x1000));       // ok
+                           .range(0x1000, 0x1000)      // ok
+                           .range(0x2000, 0)           // malformed
+                           .range(0x3001, 0x1000)      // misaligned
+                           .range(kGiB, 0x1000)        // out of RAM
+                           .range(4 * kGiB, 0x1000));  // ok
     EXPECT_EQ(r.status, VIRTIO_FPH_S_OK);
     EXPECT_EQ(r.nr_done, 2u);
     EXPECT_EQ(r.nr_rejected, 3u);

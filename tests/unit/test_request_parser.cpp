@@ -87,7 +87,8 @@ TEST(RequestParser, ZeroRanges)
 TEST(RequestParser, OverLimit)
 {
     RequestBuilder b;
-    for (int i = 0; i < 9; ++i) b.range(0, 4096);
+    for (int i = 0; i < 9; ++i)
+        b.range(0, 4096);
     expect_reject(b.bytes(), FPH_REJECT_OVER_LIMIT, 8);
     EXPECT_TRUE(parse(b.bytes(), 9).request.has_value());
     // Over the limit regardless of the actual length.

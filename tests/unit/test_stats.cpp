@@ -36,19 +36,21 @@ TEST_F(Stats, StartsAtZero)
     EXPECT_EQ(s.ranges_received, 0u);
     EXPECT_EQ(s.pages_armed, 0u);
     EXPECT_EQ(s.pages_skipped, 0u);
-    for (auto r : s.rejected) EXPECT_EQ(r, 0u);
+    for (auto r : s.rejected)
+        EXPECT_EQ(r, 0u);
 }
 
 TEST_F(Stats, WholeRequestRejectsCountOnce)
 {
     const auto e = begin();
-    run(RequestBuilder(7).epoch(e).pages(0, 1).pages(1, 1));             // bad type
-    run(candidates(e).reserved(1).pages(0, 1));                          // reserved
-    run(candidates(e).nr_ranges(3).pages(0, 1));                         // length
+    run(RequestBuilder(7).epoch(e).pages(0, 1).pages(1, 1));  // bad type
+    run(candidates(e).reserved(1).pages(0, 1));               // reserved
+    run(candidates(e).nr_ranges(3).pages(0, 1));              // length
     RequestBuilder big = candidates(e);
-    for (int i = 0; i < 65; ++i) big.pages(0, 1);
+    for (int i = 0; i < 65; ++i)
+        big.pages(0, 1);
     const Resp over = run(big);
-    const Resp bad = run(candidates(e));                                 // zero ranges
+    const Resp bad = run(candidates(e));  // zero ranges
     EXPECT_EQ(over.status, VIRTIO_FPH_S_INVALID);
     EXPECT_EQ(bad.status, VIRTIO_FPH_S_INVALID);
     EXPECT_EQ(over.epoch, e);
@@ -119,10 +121,11 @@ TEST_F(Stats, DoneRejectedAndFailedPartitionTheInputs)
     const auto e = begin();
     backend.result = [](const BackendCall& c) { return c.addr == 30 * kPage ? -EIO : 0; };
     const Resp r = run(candidates(e)
-                           .pages(0, 1).pages(1, 1)    // merged, ok
-                           .pages(30, 1)               // backend fails
-                           .range(0x123, kPage)        // misaligned
-                           .range(kGiB, kPage));       // out of RAM
+                           .pages(0, 1)
+                           .pages(1, 1)           // merged, ok
+                           .pages(30, 1)          // backend fails
+                           .range(0x123, kPage)   // misaligned
+                           .range(kGiB, kPage));  // out of RAM
     EXPECT_EQ(r.nr_done, 2u);
     EXPECT_EQ(r.nr_rejected, 2u);
 }

@@ -15,11 +15,13 @@ class Wire : public CoreTest {};
 TEST_F(Wire, ResponseIsLittleEndianByteByByte)
 {
     // Reach epoch 0x0102 so every response field has two distinct bytes.
-    for (int i = 0; i < 0x0102; ++i) begin();
+    for (int i = 0; i < 0x0102; ++i)
+        begin();
     const auto e = fph_core_epoch(core.get());
     ASSERT_EQ(e, 0x0102u);
     RequestBuilder b = candidates(e);
-    for (std::uint64_t i = 0; i < 3; ++i) b.pages(2 * i, 1);
+    for (std::uint64_t i = 0; i < 3; ++i)
+        b.pages(2 * i, 1);
     b.range(kGiB, kPage).range(0x10, kPage);  // 2 rejected
     PlanPtr plan = parse(b.bytes());
     fph_plan_execute(plan.get(), backend.ops(), backend.opaque());
@@ -65,7 +67,8 @@ TEST_F(Wire, RangeFieldsAreLittleEndian)
 
 TEST_F(Wire, EpochFieldIsLittleEndian)
 {
-    for (int i = 0; i < 0x0201; ++i) begin();
+    for (int i = 0; i < 0x0201; ++i)
+        begin();
     std::vector<std::uint8_t> b = candidates(0x0102).pages(0, 1).bytes();  // byte-swapped epoch
     EXPECT_EQ(run(b).status, VIRTIO_FPH_S_STALE);
     b = candidates(0x0201).pages(0, 1).bytes();

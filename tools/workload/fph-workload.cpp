@@ -49,7 +49,8 @@ constexpr uint64_t kFillMagic = 0x4650482d46494c4cULL;  // "FPH-FILL"
 
 // ---------------------------------------------------------------- utilities
 
-uint64_t splitmix64(uint64_t &state) {
+uint64_t splitmix64(uint64_t& state)
+{
     uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -57,7 +58,8 @@ uint64_t splitmix64(uint64_t &state) {
 }
 
 // Small 64-bit hash over words (xxhash64-style round/avalanche).
-uint64_t hash_words(const uint64_t *w, size_t n, uint64_t seed) {
+uint64_t hash_words(const uint64_t* w, size_t n, uint64_t seed)
+{
     constexpr uint64_t p1 = 0x9e3779b185ebca87ULL;
     constexpr uint64_t p2 = 0xc2b2ae3d27d4eb4fULL;
     uint64_t h = seed + p1;
@@ -73,15 +75,20 @@ uint64_t hash_words(const uint64_t *w, size_t n, uint64_t seed) {
     return h;
 }
 
-std::string rundir() {
-    const char *d = getenv("FPH_RUNDIR");
+std::string rundir()
+{
+    const char* d = getenv("FPH_RUNDIR");
     return (d && *d) ? d : "/run";
 }
 
-std::string run_path(const char *name) { return rundir() + "/" + name; }
+std::string run_path(const char* name)
+{
+    return rundir() + "/" + name;
+}
 
 // Write a file atomically (tmp + rename) so readers never see half a line.
-bool write_file_atomic(const std::string &path, const std::string &content) {
+bool write_file_atomic(const std::string& path, const std::string& content)
+{
     std::string tmp = path + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -101,8 +108,9 @@ bool write_file_atomic(const std::string &path, const std::string &content) {
     return rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-bool read_file(const std::string &path, std::string &out) {
-    FILE *f = fopen(path.c_str(), "re");
+bool read_file(const std::string& path, std::string& out)
+{
+    FILE* f = fopen(path.c_str(), "re");
     if (!f)
         return false;
     out.clear();
@@ -114,8 +122,9 @@ bool read_file(const std::string &path, std::string &out) {
     return true;
 }
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char *f, ...) {
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...)
+{
     char buf[1024];
     va_list ap;
     va_start(ap, f);
@@ -125,14 +134,16 @@ std::string fmt(const char *f, ...) {
 }
 
 // Print the single result line and return the matching exit code.
-int result(const std::string &line) {
+int result(const std::string& line)
+{
     printf("%s\n", line.c_str());
     fflush(stdout);
     bool ok = line.size() >= 3 && line.compare(line.size() - 3, 3, " ok") == 0;
     return ok ? 0 : 1;
 }
 
-void console_msg(const std::string &line) {
+void console_msg(const std::string& line)
+{
     int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return;
@@ -142,16 +153,18 @@ void console_msg(const std::string &line) {
     close(fd);
 }
 
-double now_s() {
+double now_s()
+{
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-bool parse_u64(const char *s, uint64_t &v) {
+bool parse_u64(const char* s, uint64_t& v)
+{
     if (!s || !*s)
         return false;
-    char *end = nullptr;
+    char* end = nullptr;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 0);
     if (errno || *end || s[0] == '-')
@@ -160,8 +173,9 @@ bool parse_u64(const char *s, uint64_t &v) {
     return true;
 }
 
-void *map_anon(size_t bytes) {
-    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+void* map_anon(size_t bytes)
+{
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return nullptr;
@@ -172,7 +186,8 @@ void *map_anon(size_t bytes) {
 }
 
 // Fill one page with non-zero pseudo-random words derived from (seed, idx).
-void fill_random_page(uint64_t *w, uint64_t seed, uint64_t idx) {
+void fill_random_page(uint64_t* w, uint64_t seed, uint64_t idx)
+{
     uint64_t st = seed ^ (idx * 0xd1342543de82ef95ULL);
     for (size_t i = 0; i < kWords; i++)
         w[i] = splitmix64(st) | 1;  // |1: never a zero word
@@ -180,7 +195,8 @@ void fill_random_page(uint64_t *w, uint64_t seed, uint64_t idx) {
 
 // ------------------------------------------------------------ pid handling
 
-pid_t read_pid(const std::string &pidfile) {
+pid_t read_pid(const std::string& pidfile)
+{
     std::string s;
     if (!read_file(pidfile, s))
         return -1;
@@ -193,7 +209,8 @@ pid_t read_pid(const std::string &pidfile) {
 }
 
 // Alive and not a zombie (init in the guest may be slow to reap).
-bool pid_alive(pid_t pid) {
+bool pid_alive(pid_t pid)
+{
     if (pid <= 0 || kill(pid, 0) != 0)
         return false;
     std::string stat;
@@ -207,7 +224,8 @@ bool pid_alive(pid_t pid) {
 }
 
 // SIGTERM the holder recorded in pidfile and wait up to 30 s for it to go.
-bool stop_holder(const std::string &pidfile) {
+bool stop_holder(const std::string& pidfile)
+{
     pid_t pid = read_pid(pidfile);
     if (pid <= 0 || !pid_alive(pid)) {
         unlink(pidfile.c_str());
@@ -231,7 +249,8 @@ bool stop_holder(const std::string &pidfile) {
 // " ok", the child writes `pidfile`, detaches and runs `hold` (which does not
 // return); otherwise the child exits.
 template <typename Setup, typename Hold>
-int spawn_holder(const std::string &pidfile, bool foreground, Setup setup, Hold hold) {
+int spawn_holder(const std::string& pidfile, bool foreground, Setup setup, Hold hold)
+{
     if (foreground) {
         std::string line = setup();
         int rc = result(line);
@@ -302,7 +321,8 @@ int spawn_holder(const std::string &pidfile, bool foreground, Setup setup, Hold 
 }
 
 // Block signals handled synchronously by holders (sigwaitinfo loop).
-sigset_t holder_sigset() {
+sigset_t holder_sigset()
+{
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -314,40 +334,42 @@ sigset_t holder_sigset() {
 
 // -------------------------------------------------------------------- dirty
 
-int cmd_dirty(uint64_t mib, uint64_t seed) {
+int cmd_dirty(uint64_t mib, uint64_t seed)
+{
     size_t bytes = mib * kMiB;
     double t0 = now_s();
-    auto *p = static_cast<uint8_t *>(map_anon(bytes));
+    auto* p = static_cast<uint8_t*>(map_anon(bytes));
     if (!p)
-        return result(fmt("dirty mib=%llu FAIL error=mmap errno=%d",
-                          (unsigned long long)mib, errno));
+        return result(
+            fmt("dirty mib=%llu FAIL error=mmap errno=%d", (unsigned long long)mib, errno));
     size_t pages = bytes / kPage;
     for (size_t i = 0; i < pages; i++)
-        fill_random_page(reinterpret_cast<uint64_t *>(p + i * kPage), seed, i);
+        fill_random_page(reinterpret_cast<uint64_t*>(p + i * kPage), seed, i);
     munmap(p, bytes);
     double dt = now_s() - t0;
-    return result(fmt("dirty mib=%llu pages=%zu seconds=%.3f ok",
-                      (unsigned long long)mib, pages, dt));
+    return result(
+        fmt("dirty mib=%llu pages=%zu seconds=%.3f ok", (unsigned long long)mib, pages, dt));
 }
 
 // ----------------------------------------------------------------- fragment
 
-int cmd_fragment(uint64_t mib, bool hold_fg, uint64_t seed) {
+int cmd_fragment(uint64_t mib, bool hold_fg, uint64_t seed)
+{
     std::string pidfile = run_path("fragment.pid");
     stop_holder(pidfile);
     auto setup = [=]() -> std::string {
         size_t bytes = mib * kMiB;
-        auto *p = static_cast<uint8_t *>(map_anon(bytes));
+        auto* p = static_cast<uint8_t*>(map_anon(bytes));
         if (!p)
-            return fmt("fragment mib=%llu FAIL error=mmap errno=%d",
-                       (unsigned long long)mib, errno);
+            return fmt("fragment mib=%llu FAIL error=mmap errno=%d", (unsigned long long)mib,
+                       errno);
         size_t pages = bytes / kPage, freed = 0;
         for (size_t i = 0; i < pages; i++)
-            fill_random_page(reinterpret_cast<uint64_t *>(p + i * kPage), seed, i);
+            fill_random_page(reinterpret_cast<uint64_t*>(p + i * kPage), seed, i);
         for (size_t i = 1; i < pages; i += 2) {
             if (madvise(p + i * kPage, kPage, MADV_DONTNEED) != 0)
-                return fmt("fragment mib=%llu FAIL error=madvise errno=%d",
-                           (unsigned long long)mib, errno);
+                return fmt("fragment mib=%llu FAIL error=madvise errno=%d", (unsigned long long)mib,
+                           errno);
             freed++;
         }
         return fmt("fragment mib=%llu pages=%zu kept_pages=%zu freed_pages=%zu ok",
@@ -371,7 +393,8 @@ int cmd_fragment(uint64_t mib, bool hold_fg, uint64_t seed) {
 // Page layout: w[0] magic, w[1] page index, w[2] seed,
 // w[3..510] pseudo-random, w[511] hash of w[0..510].
 
-void fill_page(uint64_t *w, uint64_t idx, uint64_t seed) {
+void fill_page(uint64_t* w, uint64_t idx, uint64_t seed)
+{
     uint64_t st = seed ^ (idx * 0xd1342543de82ef95ULL) ^ 0x5555;
     w[0] = kFillMagic;
     w[1] = idx;
@@ -381,29 +404,29 @@ void fill_page(uint64_t *w, uint64_t idx, uint64_t seed) {
     w[kWords - 1] = hash_words(w, kWords - 1, seed);
 }
 
-bool check_page(const uint64_t *w, uint64_t idx, uint64_t seed) {
+bool check_page(const uint64_t* w, uint64_t idx, uint64_t seed)
+{
     return w[0] == kFillMagic && w[1] == idx && w[2] == seed &&
            w[kWords - 1] == hash_words(w, kWords - 1, seed);
 }
 
-int cmd_fill(uint64_t mib, bool hold_fg, uint64_t seed) {
+int cmd_fill(uint64_t mib, bool hold_fg, uint64_t seed)
+{
     std::string pidfile = run_path("fill.pid");
     std::string resfile = run_path("fill.result");
     stop_holder(pidfile);
     unlink(resfile.c_str());
     size_t bytes = mib * kMiB, pages = bytes / kPage;
-    uint8_t *mem = nullptr;
+    uint8_t* mem = nullptr;
     auto setup = [&]() -> std::string {
-        mem = static_cast<uint8_t *>(map_anon(bytes));
+        mem = static_cast<uint8_t*>(map_anon(bytes));
         if (!mem)
-            return fmt("fill mib=%llu FAIL error=mmap errno=%d",
-                       (unsigned long long)mib, errno);
+            return fmt("fill mib=%llu FAIL error=mmap errno=%d", (unsigned long long)mib, errno);
         double t0 = now_s();
         for (size_t i = 0; i < pages; i++)
-            fill_page(reinterpret_cast<uint64_t *>(mem + i * kPage), i, seed);
-        return fmt("fill mib=%llu pages=%zu seed=%llu seconds=%.3f ok",
-                   (unsigned long long)mib, pages, (unsigned long long)seed,
-                   now_s() - t0);
+            fill_page(reinterpret_cast<uint64_t*>(mem + i * kPage), i, seed);
+        return fmt("fill mib=%llu pages=%zu seed=%llu seconds=%.3f ok", (unsigned long long)mib,
+                   pages, (unsigned long long)seed, now_s() - t0);
     };
     auto hold = [&]() {
         sigset_t set = holder_sigset();
@@ -418,7 +441,7 @@ int cmd_fill(uint64_t mib, bool hold_fg, uint64_t seed) {
             double t0 = now_s();
             size_t bad = 0, first_bad = 0;
             for (size_t i = 0; i < pages; i++) {
-                if (!check_page(reinterpret_cast<uint64_t *>(mem + i * kPage), i, seed)) {
+                if (!check_page(reinterpret_cast<uint64_t*>(mem + i * kPage), i, seed)) {
                     if (!bad)
                         first_bad = i;
                     bad++;
@@ -427,14 +450,14 @@ int cmd_fill(uint64_t mib, bool hold_fg, uint64_t seed) {
             rounds++;
             std::string line;
             if (bad == 0)
-                line = fmt("verify pages=%zu bad=0 round=%lu seconds=%.3f ok",
-                           pages, rounds, now_s() - t0);
+                line = fmt("verify pages=%zu bad=0 round=%lu seconds=%.3f ok", pages, rounds,
+                           now_s() - t0);
             else {
-                const uint64_t *w = reinterpret_cast<uint64_t *>(mem + first_bad * kPage);
+                const uint64_t* w = reinterpret_cast<uint64_t*>(mem + first_bad * kPage);
                 line = fmt("verify pages=%zu bad=%zu round=%lu first_bad=%zu "
                            "first_bad_w0=0x%llx first_bad_w1=0x%llx FAIL",
-                           pages, bad, rounds, first_bad,
-                           (unsigned long long)w[0], (unsigned long long)w[1]);
+                           pages, bad, rounds, first_bad, (unsigned long long)w[0],
+                           (unsigned long long)w[1]);
                 console_msg("fph-workload: " + line);
             }
             write_file_atomic(resfile, line + "\n");
@@ -444,7 +467,8 @@ int cmd_fill(uint64_t mib, bool hold_fg, uint64_t seed) {
     return spawn_holder(pidfile, hold_fg, setup, hold);
 }
 
-int cmd_verify(double timeout_s) {
+int cmd_verify(double timeout_s)
+{
     std::string pidfile = run_path("fill.pid");
     std::string resfile = run_path("fill.result");
     pid_t pid = read_pid(pidfile);
@@ -471,21 +495,25 @@ int cmd_verify(double timeout_s) {
 // -------------------------------------------------------------------- churn
 
 volatile sig_atomic_t g_stop = 0;
-void on_stop(int) { g_stop = 1; }
+void on_stop(int)
+{
+    g_stop = 1;
+}
 
 struct Chunk {
-    uint8_t *p;
+    uint8_t* p;
     size_t bytes;
     uint64_t seed;
     uint64_t sum;
 };
 
-uint64_t chunk_write(Chunk &c) {
+uint64_t chunk_write(Chunk& c)
+{
     uint64_t st = c.seed;
     uint64_t h = 0;
     size_t pages = c.bytes / kPage;
     for (size_t i = 0; i < pages; i++) {
-        auto *w = reinterpret_cast<uint64_t *>(c.p + i * kPage);
+        auto* w = reinterpret_cast<uint64_t*>(c.p + i * kPage);
         w[0] = c.seed ^ i;  // ties each page to its chunk and position
         for (size_t k = 1; k < kWords; k++)
             w[k] = splitmix64(st) | 1;
@@ -494,11 +522,12 @@ uint64_t chunk_write(Chunk &c) {
     return h;
 }
 
-uint64_t chunk_sum(const Chunk &c) {
+uint64_t chunk_sum(const Chunk& c)
+{
     uint64_t h = 0;
     size_t pages = c.bytes / kPage;
     for (size_t i = 0; i < pages; i++)
-        h = hash_words(reinterpret_cast<const uint64_t *>(c.p + i * kPage), kWords, h);
+        h = hash_words(reinterpret_cast<const uint64_t*>(c.p + i * kPage), kWords, h);
     return h;
 }
 
@@ -508,15 +537,14 @@ struct ChurnStats {
     std::string first_error;
 };
 
-std::string churn_line(const ChurnStats &s, uint64_t mib, double elapsed,
-                       const char *state) {
-    std::string l = fmt("churn iterations=%llu allocs=%llu frees=%llu verified=%llu "
-                        "bad=%llu written_mib=%llu limit_mib=%llu seconds=%.1f state=%s",
-                        (unsigned long long)s.iterations, (unsigned long long)s.allocs,
-                        (unsigned long long)s.frees, (unsigned long long)s.verified,
-                        (unsigned long long)s.bad,
-                        (unsigned long long)(s.bytes_written / kMiB),
-                        (unsigned long long)mib, elapsed, state);
+std::string churn_line(const ChurnStats& s, uint64_t mib, double elapsed, const char* state)
+{
+    std::string l =
+        fmt("churn iterations=%llu allocs=%llu frees=%llu verified=%llu "
+            "bad=%llu written_mib=%llu limit_mib=%llu seconds=%.1f state=%s",
+            (unsigned long long)s.iterations, (unsigned long long)s.allocs,
+            (unsigned long long)s.frees, (unsigned long long)s.verified, (unsigned long long)s.bad,
+            (unsigned long long)(s.bytes_written / kMiB), (unsigned long long)mib, elapsed, state);
     if (s.bad)
         l += " " + s.first_error + " FAIL";
     else
@@ -526,14 +554,15 @@ std::string churn_line(const ChurnStats &s, uint64_t mib, double elapsed,
 
 // rate_mib_s > 0 paces the writer to that many MiB/s, so that a migration
 // of the churning guest can converge at a given bandwidth; 0 writes flat out.
-int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint64_t seed) {
+int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint64_t seed)
+{
     std::string pidfile = run_path("churn.pid");
     std::string resfile = run_path("churn.result");
     stop_holder(pidfile);
     unlink(resfile.c_str());
     if (mib < 8)
-        return result(fmt("churn mib=%llu FAIL error=need-at-least-8-mib",
-                          (unsigned long long)mib));
+        return result(
+            fmt("churn mib=%llu FAIL error=need-at-least-8-mib", (unsigned long long)mib));
     auto setup = [&]() -> std::string {
         std::string l = fmt("churn mib=%llu seconds=%llu rate_mib_s=%llu seed=%llu started ok",
                             (unsigned long long)mib, (unsigned long long)seconds,
@@ -552,12 +581,12 @@ int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint
         size_t live_bytes = 0, limit = mib * kMiB;
         ChurnStats s;
         double t0 = now_s(), last_report = t0;
-        auto verify = [&](const Chunk &c) {
+        auto verify = [&](const Chunk& c) {
             s.verified++;
             if (chunk_sum(c) != c.sum) {
                 size_t pages = c.bytes / kPage, badpage = pages;
                 for (size_t i = 0; i < pages; i++) {
-                    auto *w = reinterpret_cast<const uint64_t *>(c.p + i * kPage);
+                    auto* w = reinterpret_cast<const uint64_t*>(c.p + i * kPage);
                     if (w[0] != (c.seed ^ i)) {
                         badpage = i;
                         break;
@@ -565,11 +594,11 @@ int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint
                 }
                 s.bad++;
                 if (s.first_error.empty())
-                    s.first_error = fmt("first_bad_chunk_kib=%zu first_bad_page=%zd",
-                                        c.bytes / 1024,
-                                        badpage == pages ? (ssize_t)-1 : (ssize_t)badpage);
-                console_msg(fmt("churn FAIL chunk_kib=%zu seed=0x%llx bad_page=%zd",
-                                c.bytes / 1024, (unsigned long long)c.seed,
+                    s.first_error =
+                        fmt("first_bad_chunk_kib=%zu first_bad_page=%zd", c.bytes / 1024,
+                            badpage == pages ? (ssize_t)-1 : (ssize_t)badpage);
+                console_msg(fmt("churn FAIL chunk_kib=%zu seed=0x%llx bad_page=%zd", c.bytes / 1024,
+                                (unsigned long long)c.seed,
                                 badpage == pages ? (ssize_t)-1 : (ssize_t)badpage));
             }
         };
@@ -599,7 +628,7 @@ int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint
                 free_chunk(static_cast<size_t>(splitmix64(rng) % live.size()));
             if (!live.empty() && splitmix64(rng) % 8 == 0)
                 verify(live[static_cast<size_t>(splitmix64(rng) % live.size())]);
-            Chunk c{static_cast<uint8_t *>(map_anon(bytes)), bytes, splitmix64(rng), 0};
+            Chunk c{static_cast<uint8_t*>(map_anon(bytes)), bytes, splitmix64(rng), 0};
             if (!c.p) {
                 usleep(10000);
                 continue;
@@ -619,14 +648,15 @@ int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint
         }
         while (!live.empty())
             free_chunk(live.size() - 1);
-        write_file_atomic(resfile, churn_line(s, mib, now_s() - t0,
-                                              g_stop ? "stopped" : "finished") + "\n");
+        write_file_atomic(resfile,
+                          churn_line(s, mib, now_s() - t0, g_stop ? "stopped" : "finished") + "\n");
         unlink(pidfile.c_str());
     };
     return spawn_holder(pidfile, fg, setup, hold);
 }
 
-int cmd_churn_status() {
+int cmd_churn_status()
+{
     std::string line;
     if (!read_file(run_path("churn.result"), line) || line.empty())
         return result("churn FAIL error=no-result");
@@ -637,7 +667,8 @@ int cmd_churn_status() {
 
 // ------------------------------------------------------------------ meminfo
 
-int cmd_meminfo() {
+int cmd_meminfo()
+{
     std::string s;
     if (!read_file("/proc/meminfo", s))
         return result("meminfo FAIL error=no-proc-meminfo");
@@ -655,8 +686,7 @@ int cmd_meminfo() {
         }
         return -1;
     };
-    long long total = field("MemTotal"), free_ = field("MemFree"),
-              avail = field("MemAvailable");
+    long long total = field("MemTotal"), free_ = field("MemFree"), avail = field("MemAvailable");
     if (total < 0 || free_ < 0)
         return result("meminfo FAIL error=parse");
     return result(fmt("meminfo memtotal_kib=%lld memfree_kib=%lld memavailable_kib=%lld "
@@ -666,14 +696,16 @@ int cmd_meminfo() {
 
 // --------------------------------------------------------------------- stop
 
-int cmd_stop(const std::string &what) {
+int cmd_stop(const std::string& what)
+{
     if (what != "fill" && what != "fragment" && what != "churn")
         return result("stop FAIL error=unknown-holder");
     bool was = stop_holder(run_path((what + ".pid").c_str()));
     return result(fmt("stop holder=%s was_running=%d ok", what.c_str(), was ? 1 : 0));
 }
 
-void usage() {
+void usage()
+{
     fprintf(stderr,
             "usage: fph-workload COMMAND [ARGS]\n"
             "  dirty MIB                 write MIB of non-zero data, then munmap it\n"
@@ -691,7 +723,8 @@ void usage() {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv)
+{
     enum { kHold = 256, kSeed, kRate };
     static const option kOptions[] = {
         {"hold", no_argument, nullptr, kHold},
@@ -729,8 +762,8 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    const std::string &cmd = args[0];
-    auto num = [&](size_t i, uint64_t def, uint64_t &out) -> bool {
+    const std::string& cmd = args[0];
+    auto num = [&](size_t i, uint64_t def, uint64_t& out) -> bool {
         if (args.size() <= i) {
             out = def;
             return def != UINT64_MAX;
