@@ -23,7 +23,13 @@ void encode_response(const Response& r, virtio_fph_resp* out) noexcept
     store_le<std::uint32_t>(bytes, offsetof(virtio_fph_resp, nr_rejected), r.nr_rejected);
 }
 
-Core::Core(std::uint32_t max_ranges) noexcept : max_ranges_(std::max<std::uint32_t>(max_ranges, 1))
+Core::Core(std::uint32_t max_ranges) noexcept
+    : Core(max_ranges, WorkBudget::for_max_ranges(std::max<std::uint32_t>(max_ranges, 1)))
+{
+}
+
+Core::Core(std::uint32_t max_ranges, const WorkBudget& budget) noexcept
+    : max_ranges_(std::max<std::uint32_t>(max_ranges, 1)), budget_(budget)
 {
 }
 
@@ -49,6 +55,7 @@ void Core::set_ram(std::span<const FphRamRange> ranges)
 std::uint32_t Core::epoch_begin(std::uint64_t token) noexcept
 {
     armed_.clear();
+    epoch_pieces_ = 0;
     const std::uint32_t e = epoch_.begin(token);
     ++stats_.epochs_seen;
     return e;
@@ -63,8 +70,10 @@ void Core::epoch_end() noexcept
 Plan Core::reject_whole(FphReject why) noexcept
 {
     ++stats_.rejected[why];
-    return Plan::rejected(why == FPH_REJECT_STALE_EPOCH ? VIRTIO_FPH_S_STALE
-                                                        : VIRTIO_FPH_S_INVALID);
+    // Over budget: nothing more this epoch, which is what STALE tells the
+    // driver (it waits for the next epoch).
+    const bool epoch_done = why == FPH_REJECT_STALE_EPOCH || why == FPH_REJECT_OVER_BUDGET;
+    return Plan::rejected(epoch_done ? VIRTIO_FPH_S_STALE : VIRTIO_FPH_S_INVALID);
 }
 
 void Core::account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType type) noexcept
@@ -94,8 +103,19 @@ Plan Core::parse(std::span<const std::uint8_t> bytes)
         account_plan(plan, req.nr_ranges(), req.type());
         return plan;
     }
-    Plan plan = req.type() == RequestType::Candidates ? plan_candidates(req, ram_, armed_)
-                                                      : plan_confirm(req, ram_, armed_);
+    const std::uint64_t epoch_left = budget_.pieces_per_epoch - epoch_pieces_;
+    const std::size_t armed_room =
+        budget_.armed_intervals - std::min(budget_.armed_intervals, armed_.size());
+    if (epoch_left == 0 || (req.type() == RequestType::Candidates && armed_room == 0)) {
+        Plan plan = reject_whole(FPH_REJECT_OVER_BUDGET);
+        account_plan(plan, req.nr_ranges(), req.type());
+        return plan;
+    }
+    PieceAllowance allowance(std::min(epoch_left, budget_.pieces_per_request), armed_room);
+    Plan plan = req.type() == RequestType::Candidates
+                    ? plan_candidates(req, ram_, armed_, allowance)
+                    : plan_confirm(req, ram_, armed_, allowance);
+    epoch_pieces_ += plan.work.size();
     plan.epoch = epoch_.number();
     plan.token = epoch_.token();
     // Accounted only once planning can no longer fail, so an allocation

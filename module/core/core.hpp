@@ -11,6 +11,7 @@
 #include "interval_set.hpp"
 #include "plan.hpp"
 #include "request_parser.hpp"
+#include "work_budget.hpp"
 
 namespace fph {
 
@@ -27,6 +28,8 @@ void encode_response(const Response& r, virtio_fph_resp* out) noexcept;
 class Core {
 public:
     explicit Core(std::uint32_t max_ranges) noexcept;
+    // With another budget than the device's (tests).
+    Core(std::uint32_t max_ranges, const WorkBudget& budget) noexcept;
 
     // May throw std::bad_alloc; the RAM map is then left empty (hint nothing).
     void set_ram(std::span<const FphRamRange> ranges);
@@ -48,6 +51,7 @@ public:
     FphStats stats() const noexcept;
     const IntervalSet& armed() const noexcept { return armed_; }
     const IntervalSet& ram() const noexcept { return ram_; }
+    const WorkBudget& budget() const noexcept { return budget_; }
     EpochState& epoch_state_for_test() noexcept { return epoch_; }
 
 private:
@@ -56,6 +60,8 @@ private:
     bool remember_armed(const Range& r) noexcept;
 
     std::uint32_t max_ranges_;
+    WorkBudget budget_;
+    std::uint64_t epoch_pieces_ = 0;  // work planned in the open epoch
     IntervalSet ram_;
     IntervalSet armed_;  // ranges armed in the open epoch; empty when closed
     EpochState epoch_;

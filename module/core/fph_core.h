@@ -39,7 +39,8 @@ extern "C" {
     X(MISALIGNED, misaligned, "addr or len not VIRTIO_FPH_PAGE_SIZE aligned") \
     X(MALFORMED, malformed, "bad header, type, length, zero len, wrap") \
     X(OVER_LIMIT, over_limit, "nr_ranges above max_ranges") \
-    X(NOT_ARMED, not_armed, "CONFIRM range (part) not armed this epoch")
+    X(NOT_ARMED, not_armed, "CONFIRM range (part) not armed this epoch") \
+    X(OVER_BUDGET, over_budget, "the epoch's work or armed-set budget is spent")
 
 #define FPH_REJECT_ENUM(up, low, desc) FPH_REJECT_##up,
 typedef enum FphReject {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <iterator>
 #include <map>
+#include <type_traits>
 #include <vector>
 
 #include "range.hpp"
@@ -31,10 +32,12 @@ public:
     // True iff some byte of r is in the set.
     bool intersects(const Range& r) const noexcept;
 
-    // Calls f(Range) for each maximal piece of r inside the set, in order.
+    // Calls f(Range) for each maximal piece of r inside the set, in order;
+    // if f returns bool, false stops the walk (the cost is then bounded by
+    // the pieces f accepted).
     template <typename F>
     void for_each_intersection(const Range& r, F&& f) const;
-    // Calls f(Range) for each maximal piece of r outside the set, in order.
+    // Calls f(Range) for each maximal piece of r outside the set, likewise.
     template <typename F>
     void for_each_gap(const Range& r, F&& f) const;
 
@@ -44,6 +47,18 @@ public:
     std::vector<Range> to_vector() const;
 
 private:
+    // f(piece), and whether to go on.
+    template <typename F>
+    static bool visit(F& f, const Range& piece)
+    {
+        if constexpr (std::is_same_v<decltype(f(piece)), bool>) {
+            return f(piece);
+        } else {
+            f(piece);
+            return true;
+        }
+    }
+
     // start -> exclusive end; invariant: for consecutive a, b: a.end < b.start.
     using Map = std::map<std::uint64_t, std::uint64_t>;
     // First interval whose end is > addr, i.e. the first that could hold addr.
@@ -60,7 +75,9 @@ void IntervalSet::for_each_intersection(const Range& r, F&& f) const
     }
     const std::uint64_t end = r.end();
     for (auto it = first_reaching(r.addr); it != map_.end() && it->first < end; ++it) {
-        f(Range::from_bounds(std::max(r.addr, it->first), std::min(end, it->second)));
+        if (!visit(f, Range::from_bounds(std::max(r.addr, it->first), std::min(end, it->second)))) {
+            return;
+        }
     }
 }
 
@@ -73,13 +90,13 @@ void IntervalSet::for_each_gap(const Range& r, F&& f) const
     std::uint64_t at = r.addr;
     const std::uint64_t end = r.end();
     for (auto it = first_reaching(r.addr); it != map_.end() && it->first < end; ++it) {
-        if (it->first > at) {
-            f(Range::from_bounds(at, it->first));
+        if (it->first > at && !visit(f, Range::from_bounds(at, it->first))) {
+            return;
         }
         at = std::max(at, it->second);
     }
     if (at < end) {
-        f(Range::from_bounds(at, end));
+        visit(f, Range::from_bounds(at, end));
     }
 }
 

@@ -26,6 +26,39 @@ std::vector<Range> valid_ranges(const RequestView& req, const IntervalSet& ram, 
     return valid;
 }
 
+// Plans each group's pieces (from @pieces_of) while the allowance lasts.
+// A group cut short and the groups after it count as rejected: their
+// inputs are not done, although the pieces already planned are (partial
+// arming or skipping is safe, only less).
+template <typename PiecesOf>
+void plan_groups(Plan& plan, const std::vector<RangeGroup>& groups, PieceAllowance& allowance,
+                 PiecesOf&& pieces_of)
+{
+    const bool arms = plan.kind == Plan::Kind::Candidates;
+    bool spent = false;
+    plan.group_sources.reserve(groups.size());
+    for (const RangeGroup& g : groups) {
+        const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
+        if (!spent) {
+            pieces_of(g.span, [&](const Range& piece) {
+                if (!allowance.take(arms)) {
+                    spent = true;
+                    return false;
+                }
+                plan.add_work(piece, index);
+                return true;
+            });
+        }
+        if (spent) {
+            plan.rejects[FPH_REJECT_OVER_BUDGET] += g.sources;
+            plan.nr_rejected += g.sources;
+            plan.group_sources.push_back(0);
+        } else {
+            plan.group_sources.push_back(g.sources);
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<RangeGroup> group_ranges(std::vector<Range> ranges)
@@ -45,25 +78,23 @@ std::vector<RangeGroup> group_ranges(std::vector<Range> ranges)
     return groups;
 }
 
-Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed)
+Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed,
+                     PieceAllowance& allowance)
 {
     Plan plan;
     plan.kind = Plan::Kind::Candidates;
     const auto groups = group_ranges(valid_ranges(req, ram, plan));
-    plan.group_sources.reserve(groups.size());
-    for (const RangeGroup& g : groups) {
-        const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
-        // Never re-arm what is armed this epoch: re-arming would drop the
-        // record of a write made after the guest observed the page free
-        // and before it confirms it (the last arm must precede that
-        // observation).  What is already armed counts as done.
-        armed.for_each_gap(g.span, [&](const Range& piece) { plan.add_work(piece, index); });
-        plan.group_sources.push_back(g.sources);
-    }
+    // Never re-arm what is armed this epoch: re-arming would drop the
+    // record of a write made after the guest observed the page free and
+    // before it confirms it (the last arm must precede that observation).
+    // What is already armed counts as done.
+    plan_groups(plan, groups, allowance,
+                [&](const Range& span, auto&& f) { armed.for_each_gap(span, f); });
     return plan;
 }
 
-Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed)
+Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed,
+                  PieceAllowance& allowance)
 {
     Plan plan;
     plan.kind = Plan::Kind::Confirm;
@@ -80,14 +111,8 @@ Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const Interval
         }
         kept.push_back(r);
     }
-    const auto groups = group_ranges(std::move(kept));
-    plan.group_sources.reserve(groups.size());
-    for (const RangeGroup& g : groups) {
-        const auto index = static_cast<std::uint32_t>(plan.group_sources.size());
-        armed.for_each_intersection(g.span,
-                                    [&](const Range& piece) { plan.add_work(piece, index); });
-        plan.group_sources.push_back(g.sources);
-    }
+    plan_groups(plan, group_ranges(std::move(kept)), allowance,
+                [&](const Range& span, auto&& f) { armed.for_each_intersection(span, f); });
     return plan;
 }
 

@@ -9,6 +9,7 @@
 #include "interval_set.hpp"
 #include "plan.hpp"
 #include "request_parser.hpp"
+#include "work_budget.hpp"
 
 namespace fph {
 
@@ -21,7 +22,11 @@ struct RangeGroup {
 std::vector<RangeGroup> group_ranges(std::vector<Range> ranges);
 
 // Both may throw std::bad_alloc; plan epoch fields are left to the caller.
-Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed);
-Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed);
+// They plan no more work than @allowance grants (WorkBudget); what does
+// not fit is rejected as FPH_REJECT_OVER_BUDGET.
+Plan plan_candidates(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed,
+                     PieceAllowance& allowance);
+Plan plan_confirm(const RequestView& req, const IntervalSet& ram, const IntervalSet& armed,
+                  PieceAllowance& allowance);
 
 }  // namespace fph

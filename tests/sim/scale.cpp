@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <malloc.h>
+
 #include "fph_core.h"
 #include "rng.hpp"
 #include "types.hpp"
@@ -124,8 +126,8 @@ std::vector<PageRange> free_extents(const Layout& l, Pfn pages, Rng& rng)
 }
 
 // One request through the core exactly as fph-device.c runs it.
-void request(FphCore* core, DenseBackend& be, std::uint16_t type, std::uint32_t epoch,
-             std::span<const PageRange> ranges, ScaleRow& row)
+Answer request(FphCore* core, DenseBackend& be, std::uint16_t type, std::uint32_t epoch,
+               std::span<const PageRange> ranges, ScaleRow& row)
 {
     const std::vector<std::uint8_t> bytes = encode_request(type, epoch, ranges);
     virtio_fph_resp resp;
@@ -137,13 +139,23 @@ void request(FphCore* core, DenseBackend& be, std::uint16_t type, std::uint32_t 
     fph_core_complete(core, plan, &resp);
     const auto t3 = Clock::now();
     const Answer a = decode_response(resp);
-    if (a.status != VIRTIO_FPH_S_OK || a.nr_done != ranges.size()) {
+    FphStats st;
+    fph_core_get_stats(core, &st);
+    // Only the work budget may refuse anything here (a CONFIRM then finds
+    // the refused candidates not armed).
+    if (st.rejected[FPH_REJECT_OVER_BUDGET] == 0 &&
+        (a.status != VIRTIO_FPH_S_OK || a.nr_done != ranges.size())) {
         throw std::runtime_error("scale: request not fully applied");
     }
-    row.core_ms += std::chrono::duration<double, std::milli>((t1 - t0) + (t3 - t2)).count();
+    row.over_budget = st.rejected[FPH_REJECT_OVER_BUDGET];
+    const double main_loop_ms =
+        std::chrono::duration<double, std::milli>((t1 - t0) + (t3 - t2)).count();
+    row.core_ms += main_loop_ms;
+    row.max_request_ms = std::max(row.max_request_ms, main_loop_ms);
     row.backend_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
     row.messages += 1;
     row.wire_bytes += bytes.size() + sizeof(virtio_fph_resp);
+    return a;
 }
 
 ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max_ranges)
@@ -162,6 +174,7 @@ ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max
     }
 
     DenseBackend be(pages);
+    const std::size_t heap_before = mallinfo2().uordblks;
     FphCore* core = fph_core_new(max_ranges);
     const FphRamRange ram{0, guest_bytes};
     fph_core_set_ram(core, &ram, 1);
@@ -177,11 +190,58 @@ ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max
     fph_core_get_stats(core, &st);
     row.pages_skipped = st.pages_skipped;
     row.kvm_clears = be.kvm_clears();
+    row.host_bytes = mallinfo2().uordblks - heap_before;
     fph_core_epoch_end(core);
     fph_core_free(core);
-    if (row.pages_skipped != row.free_pages) {
+    if (row.over_budget == 0 ? row.pages_skipped != row.free_pages
+                             : row.pages_skipped > row.free_pages) {
         throw std::runtime_error("scale: skipped pages differ from free pages");
     }
+    return row;
+}
+
+// A hostile guest at its worst: it fills the armed set with single pages,
+// then sends CONFIRMs of all of RAM (each intersecting every armed
+// interval) until the device refuses them.  Bounded by the work budget.
+ScaleRow run_hostile(std::uint64_t guest_bytes, std::uint32_t max_ranges)
+{
+    const Pfn pages = guest_bytes >> kPageShift;
+    ScaleRow row;
+    row.layout = "hostile-confirm";
+    row.guest_bytes = guest_bytes;
+    row.max_ranges = max_ranges;
+
+    DenseBackend be(pages);
+    const std::size_t heap_before = mallinfo2().uordblks;
+    FphCore* core = fph_core_new(max_ranges);
+    const FphRamRange ram{0, guest_bytes};
+    fph_core_set_ram(core, &ram, 1);
+    const std::uint32_t epoch = fph_core_epoch_begin(core, 1);
+    std::vector<PageRange> batch;
+    FphStats st{};
+    for (Pfn p = 0; p + 1 < pages && st.rejected[FPH_REJECT_OVER_BUDGET] == 0;) {
+        batch.clear();
+        for (std::uint32_t i = 0; i < max_ranges && p + 1 < pages; ++i, p += 2) {
+            batch.push_back({p, 1});
+        }
+        request(core, be, VIRTIO_FPH_REQ_CANDIDATES, epoch, batch, row);
+        fph_core_get_stats(core, &st);
+        row.free_ranges += batch.size();
+    }
+    const PageRange all{0, pages};
+    // Until refused whole (STALE): the epoch's budget is spent.
+    for (int i = 0; i < 100000; ++i) {
+        if (request(core, be, VIRTIO_FPH_REQ_CONFIRM, epoch, {&all, 1}, row).status ==
+            VIRTIO_FPH_S_STALE) {
+            break;
+        }
+    }
+    fph_core_get_stats(core, &st);
+    row.pages_skipped = st.pages_skipped;
+    row.free_pages = st.pages_armed;
+    row.host_bytes = mallinfo2().uordblks - heap_before;
+    fph_core_epoch_end(core);
+    fph_core_free(core);
     return row;
 }
 
@@ -229,15 +289,19 @@ std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes)
             }
         }
     }
+    for (const std::uint32_t max_ranges : {4096u, 65536u}) {
+        rows.push_back(run_hostile(max_guest_bytes, max_ranges));
+    }
     return rows;
 }
 
 void print_scale(std::ostream& out, const std::vector<ScaleRow>& rows)
 {
     char line[256];
-    std::snprintf(line, sizeof line, "%-17s %9s %6s %9s %10s %9s %10s %9s %9s %9s %7s\n", "layout",
+    std::snprintf(line, sizeof line,
+                  "%-17s %9s %6s %9s %10s %9s %10s %9s %9s %9s %7s %7s %9s %8s\n", "layout",
                   "guest", "max_r", "free", "ranges", "messages", "wire", "kvm_clr", "core_ms",
-                  "hook_ms", "ns/rng");
+                  "hook_ms", "ns/rng", "req_ms", "host_mem", "hinted");
     out << line;
     for (const ScaleRow& r : rows) {
         const double ns_per_range = r.free_ranges ? (r.core_ms + r.backend_ms) * 1e6 /
@@ -245,19 +309,29 @@ void print_scale(std::ostream& out, const std::vector<ScaleRow>& rows)
                                                   : 0;
         std::snprintf(line, sizeof line,
                       "%-17s %9s %6" PRIu32 " %9s %10" PRIu64 " %9" PRIu64 " %10s %9" PRIu64
-                      " %9.1f %9.1f %7.0f\n",
+                      " %9.1f %9.1f %7.0f %7.1f %9s %7.1f%%\n",
                       r.layout.c_str(), human(r.guest_bytes).c_str(), r.max_ranges,
                       human(r.free_pages * kPageSize).c_str(), r.free_ranges, r.messages,
                       human(r.wire_bytes).c_str(), r.kvm_clears, r.core_ms, r.backend_ms,
-                      ns_per_range);
+                      ns_per_range, r.max_request_ms, human(r.host_bytes).c_str(),
+                      r.free_pages ? 100.0 * static_cast<double>(r.pages_skipped) /
+                                         static_cast<double>(r.free_pages)
+                                   : 100.0);
         out << line;
     }
-    out << "\nfree: free guest memory, all hinted; ranges: free extents (= ranges per phase);\n"
+    out << "\nfree: free guest memory; ranges: free extents (= ranges per phase);\n"
            "messages: CANDIDATES + CONFIRM requests; wire: request + response bytes;\n"
            "kvm_clr: KVM_CLEAR_DIRTY_LOG calls made by arm (2^18-page chunks);\n"
            "core_ms: fph_core_parse + fph_core_complete (main loop, BQL);\n"
            "hook_ms: fph_plan_execute on the dense bmap (worker, bitmap lock held);\n"
-           "ns/rng: host time per range per phase.  One epoch, bulk round (bmap all ones).\n";
+           "ns/rng: host time per range per phase;\n"
+           "req_ms: the longest main-loop time of one request;\n"
+           "host_mem: heap the core holds at the epoch's end (the armed set);\n"
+           "hinted: free memory hinted (below 100%: the work budget's armed-set cap);\n"
+           "hostile-confirm: the armed set filled with single pages, then CONFIRMs of all\n"
+           "  RAM until refused (free = pages armed, ranges = candidates sent, messages =\n"
+           "  all requests).\n"
+           "One epoch, bulk round (bmap all ones).\n";
 }
 
 }  // namespace fph_sim

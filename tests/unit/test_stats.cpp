@@ -19,6 +19,7 @@ TEST(RejectName, StableNames)
     EXPECT_STREQ(fph_reject_name(FPH_REJECT_MALFORMED), "malformed");
     EXPECT_STREQ(fph_reject_name(FPH_REJECT_OVER_LIMIT), "over_limit");
     EXPECT_STREQ(fph_reject_name(FPH_REJECT_NOT_ARMED), "not_armed");
+    EXPECT_STREQ(fph_reject_name(FPH_REJECT_OVER_BUDGET), "over_budget");
     EXPECT_STREQ(fph_reject_name(FPH_REJECT__MAX), "unknown");
     EXPECT_STREQ(fph_reject_name(static_cast<FphReject>(-1)), "unknown");
 }
