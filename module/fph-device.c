@@ -114,14 +114,25 @@ static void fph_complete(VirtIOFph *dev, FphRequest *req)
     g_free(req);
 }
 
+/* A request answered or dropped while with the worker, back from it. */
+static void fph_free_cancelled(FphRequest *req)
+{
+    fph_plan_free(req->plan);
+    g_free(req);
+}
+
 static void fph_complete_done(VirtIOFph *dev)
 {
     FphRequest *req;
     bool any = false;
 
     while ((req = fph_worker_take_done(dev->worker))) {
+        if (req != dev->in_flight) {
+            fph_free_cancelled(req);
+            continue;
+        }
+        dev->in_flight = NULL;
         fph_complete(dev, req);
-        dev->busy = false;
         any = true;
     }
     if (any) {
@@ -159,7 +170,8 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
      * the previous ones left, so nothing armed is armed again (which
      * would drop the record of writes since the guest's observation).
      */
-    while (!dev->busy && (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
+    while (!dev->in_flight &&
+           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
         FphRequest *req = g_new0(FphRequest, 1);
         size_t len = 0;
 
@@ -172,7 +184,7 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
         req->plan = fph_core_parse(dev->core, buf, len);
         trace_fph_request(len, fph_plan_has_work(req->plan));
         if (fph_plan_has_work(req->plan)) {
-            dev->busy = true;
+            dev->in_flight = req;
             fph_worker_submit(dev->worker, req);
         } else {
             fph_complete(dev, req);
@@ -217,10 +229,54 @@ static uint64_t fph_get_features(VirtIODevice *vdev, uint64_t features,
     return features;
 }
 
+/*
+ * How long the main loop waits for the worker before it stops waiting: the
+ * worker may wait for the migration thread, which may be blocked on a
+ * stalled destination with the bitmap lock held.
+ */
+#define FPH_DRAIN_WAIT_MS 20
+
+/*
+ * Stop waiting for the request with the worker: answer it STALE now
+ * (@answer) or just release its element (the rings are being reset).  Its
+ * plan still runs and is dropped when it comes back: arms that are not
+ * remembered are never confirmable, and skips stand (the guest saw those
+ * pages free after they were armed; the hook refuses them once the epoch
+ * is over).
+ */
+static void fph_cancel_in_flight(VirtIOFph *dev, bool answer)
+{
+    FphRequest *req = dev->in_flight;
+    struct virtio_fph_resp resp = {};
+
+    if (!req) {
+        return;
+    }
+    trace_fph_request_cancelled(answer);
+    dev->in_flight = NULL;
+    if (answer) {
+        stw_le_p(&resp.status, VIRTIO_FPH_S_STALE);
+        stl_le_p(&resp.epoch, fph_core_epoch(dev->core));
+        if (iov_from_buf(req->elem->in_sg, req->elem->in_num, 0, &resp,
+                         sizeof(resp)) == sizeof(resp)) {
+            virtqueue_push(dev->vq, req->elem, sizeof(resp));
+        } else {
+            virtqueue_push(dev->vq, req->elem, 0);
+        }
+        virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
+    } else {
+        virtqueue_detach_element(dev->vq, req->elem, 0);
+    }
+    g_free(req->elem);
+    req->elem = NULL;
+}
+
 /* Answer everything in flight, so no request is lost with the state. */
 static void fph_flush(VirtIOFph *dev)
 {
-    fph_worker_drain(dev->worker);
+    if (!fph_worker_drain_timeout(dev->worker, FPH_DRAIN_WAIT_MS)) {
+        fph_cancel_in_flight(dev, true);
+    }
     fph_complete_done(dev);
 }
 
@@ -229,15 +285,16 @@ static void fph_reset(VirtIODevice *vdev)
     VirtIOFph *dev = VIRTIO_FPH(vdev);
     FphRequest *req;
 
-    fph_worker_drain(dev->worker);
+    fph_worker_drain_timeout(dev->worker, FPH_DRAIN_WAIT_MS);
     /* The rings are being reset: drop the answers, unmap the buffers. */
+    fph_cancel_in_flight(dev, false);
     while ((req = fph_worker_take_done(dev->worker))) {
-        fph_plan_free(req->plan);
-        virtqueue_detach_element(dev->vq, req->elem, 0);
-        g_free(req->elem);
-        g_free(req);
+        if (req->elem) {
+            virtqueue_detach_element(dev->vq, req->elem, 0);
+            g_free(req->elem);
+        }
+        fph_free_cancelled(req);
     }
-    dev->busy = false;
 }
 
 bool fph_device_driver_ok(VirtIOFph *dev)
@@ -308,6 +365,9 @@ static void fph_unrealize(DeviceState *qdev)
     qemu_del_vm_change_state_handler(dev->vmstate);
     /* The worker uses the filter: stop it before the filter goes. */
     fph_reset(vdev);
+    /* Unbounded: the worker must be idle before it goes. */
+    fph_worker_drain(dev->worker);
+    fph_complete_done(dev);
     fph_worker_free(dev->worker);
     ram_filter_unregister(dev->filter);
     qemu_bh_delete(dev->done_bh);

@@ -17,6 +17,7 @@
 #define FPH_MAX_RANGES_LIMIT 65536
 
 typedef struct FphWorker FphWorker;
+typedef struct FphRequest FphRequest;
 typedef struct RamFilter RamFilter;
 
 typedef struct VirtIOFph {
@@ -29,7 +30,7 @@ typedef struct VirtIOFph {
     QEMUBH *done_bh;
     QEMUBH *kick_bh;
     uint32_t max_ranges;        /* property "max-ranges" */
-    bool busy;                  /* a request is with the worker */
+    FphRequest *in_flight;      /* the request with the worker, if any */
     bool layout_reported;       /* fph_ram_map_warn() ran this migration */
     VMChangeStateEntry *vmstate;
 } VirtIOFph;

@@ -9,6 +9,7 @@
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
 #include "qemu/lockable.h"
+#include "qemu/timer.h"
 #include "fph-worker.h"
 
 struct FphWorker {
@@ -101,6 +102,22 @@ void fph_worker_drain(FphWorker *w)
     while (w->in_flight) {
         qemu_cond_wait(&w->idle, &w->lock);
     }
+}
+
+bool fph_worker_drain_timeout(FphWorker *w, unsigned ms)
+{
+    int64_t deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + ms;
+    int64_t left;
+
+    QEMU_LOCK_GUARD(&w->lock);
+    while (w->in_flight) {
+        left = deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+        if (left <= 0) {
+            return false;
+        }
+        qemu_cond_timedwait(&w->idle, &w->lock, left);
+    }
+    return true;
 }
 
 void fph_worker_free(FphWorker *w)

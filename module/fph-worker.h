@@ -34,5 +34,7 @@ void fph_worker_submit(FphWorker *w, FphRequest *req);
 FphRequest *fph_worker_take_done(FphWorker *w);
 /* Wait until every submitted request has completed. */
 void fph_worker_drain(FphWorker *w);
+/* The same for at most @ms milliseconds; true if it has. */
+bool fph_worker_drain_timeout(FphWorker *w, unsigned ms);
 
 #endif

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -115,6 +116,48 @@ def test_cancel_then_migrate() -> None:
         info = V.migrate(s.src, dst2, uri2, FAST)
         print(f"  second migration: {info['ram']['transferred'] >> 20} MiB")
         assert_idle(s.src)
+        print("  destination: " + verify(dst2.connect_guest(False)))
+    finally:
+        s.close()
+
+
+def test_stalled_destination() -> None:
+    """Destination stopped with a hint in flight: device reset, stop, cont
+    and cancel stay responsive; a second migration is intact."""
+    s = Setup()
+    try:
+        dst, uri = s.destination("stalled")
+        V.start_migration(s.src, dst, uri, FAST)
+        # Stopped at once: the migration thread blocks in a socket write
+        # with the bitmap lock held while the guest's first hints arrive.
+        os.kill(dst.get_pid(), signal.SIGSTOP)
+        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        time.sleep(2)
+        st = s.src.stats()
+        print(f"  destination stopped; {st['requests']} requests, "
+              f"{st['candidate-batches'] + st['confirm-batches']} answered")
+        # The guest resets the device (driver unbind) and binds again.
+        t0 = time.monotonic()
+        s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/virtio_fph.ko",
+                      timeout=30)
+        print(f"  guest device reset and rebind: {time.monotonic() - t0:.2f} s")
+        worst = 0.0
+        for name in ("query-status", "stop", "query-status", "cont",
+                     "query-fph-stats", "query-migrate"):
+            _, took = s.src.timed_cmd(name, 10)
+            worst = max(worst, took)
+        print(f"  QMP while stalled: slowest command {worst * 1000:.1f} ms")
+        assert worst < 0.1, f"QMP took {worst:.3f} s"
+        s.src.cmd("migrate_cancel")
+        wait_for(lambda: s.src.cmd("query-migrate")["status"] == "cancelled",
+                 60, "cancelled")
+        os.kill(dst.get_pid(), signal.SIGCONT)
+        dst.kill()
+        assert_idle(s.src)
+        dst2, uri2 = s.destination("after-stall")
+        info = V.migrate(s.src, dst2, uri2, FAST)
+        print(f"  second migration: {info['ram']['transferred'] >> 20} MiB, "
+              f"{s.src.stats()['pages-skipped']} pages skipped in all")
         print("  destination: " + verify(dst2.connect_guest(False)))
     finally:
         s.close()
@@ -299,7 +342,8 @@ def test_postcopy_no_fault_stall() -> None:
     assert fph["blocked_ms"] <= 1.2 * base["blocked_ms"] + 500, (fph, base)
 
 
-TESTS = [test_cancel_then_migrate, test_destination_without_object,
+TESTS = [test_cancel_then_migrate, test_stalled_destination,
+         test_destination_without_object,
          test_ping_pong, test_driver_reload, test_guest_reboot,
          test_postcopy_after_hinting, test_postcopy_no_fault_stall]
 

@@ -69,6 +69,16 @@ class VM(QEMUMachine):
     def stats(self) -> dict:
         return self.cmd("query-fph-stats")
 
+    def timed_cmd(self, name: str, limit_s: float = 10.0, **args):
+        """cmd() that fails after @limit_s instead of waiting for a wedged
+        main loop; returns (result, seconds taken)."""
+        self._qmp.settimeout(limit_s)
+        t0 = time.monotonic()
+        try:
+            return self.cmd(name, **args), time.monotonic() - t0
+        finally:
+            self._qmp.settimeout(None)
+
     def kill(self) -> None:
         if self.guest:
             self.guest.close()
