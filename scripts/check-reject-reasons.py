@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The reject reasons are defined once, FPH_REJECT_REASONS in
 module/core/fph_core.h; check that QAPI's FphRejectInfo has exactly those
-members (lower case, '-' for '_'), in that order, each documented.  (A
-reason missing from QAPI already fails the module build: fph-stats.c
-fills the members from the list.)
+members (lower case, '-' for '_'), in that order, each documented, and
+that the qtests' libqos driver reads exactly those keys.  (A reason
+missing from QAPI already fails the module build: fph-stats.c fills the
+members from the list.)
 
 usage: check-reject-reasons.py SOURCE_ROOT
 """
@@ -33,6 +34,12 @@ def qapi_members(root: str) -> tuple[list[str], list[str]]:
     return members, re.findall(r"^# @([\w-]+):", doc, re.M)[1:]
 
 
+def qtest_keys(root: str) -> list[str]:
+    text = open(f"{root}/tests/qtest/libqos/virtio-fph.c").read()
+    block = re.search(r"qfph_reject_keys\[QFPH_REJ__MAX\] = \{(.*?)\};", text, re.S)
+    return re.findall(r'"([\w-]+)"', block.group(1))
+
+
 def main() -> int:
     root = sys.argv[1]
     want = [r.replace("_", "-") for r in core_reasons(root)]
@@ -44,8 +51,13 @@ def main() -> int:
     if documented != want:
         print(f"FphRejectInfo documents {documented}, reasons are {want}")
         ok = False
+    keys = qtest_keys(root)
+    if keys != want:
+        print(f"qtest qfph_reject_keys {keys}, reasons are {want}")
+        ok = False
     if ok:
-        print(f"ok: {len(want)} reject reasons, QAPI FphRejectInfo matches")
+        print(f"ok: {len(want)} reject reasons; QAPI FphRejectInfo and the "
+              "qtest driver match")
     return 0 if ok else 1
 
 

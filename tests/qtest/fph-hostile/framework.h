@@ -130,6 +130,7 @@ void fph_hostile_add_validation_tests(void);
 void fph_hostile_add_ring_tests(void);
 void fph_hostile_add_reset_tests(void);
 void fph_hostile_add_migration_tests(void);
+void fph_hostile_add_latency_tests(void);
 
 /* What a case expects back. */
 typedef struct FphWant {

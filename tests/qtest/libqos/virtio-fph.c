@@ -17,6 +17,7 @@ const char *const qfph_reject_keys[QFPH_REJ__MAX] = {
     [QFPH_REJ_MALFORMED] = "malformed",
     [QFPH_REJ_OVER_LIMIT] = "over-limit",
     [QFPH_REJ_NOT_ARMED] = "not-armed",
+    [QFPH_REJ_OVER_BUDGET] = "over-budget",
 };
 
 /* --- the device -------------------------------------------------------- */
@@ -251,6 +252,9 @@ void qvirtio_fph_run_chains(QVirtioFph *d, QFphChain *c, unsigned n,
     d->avail_idx += n;
     qtest_writew(qts, d->vq->avail + 2, d->avail_idx);
     qvirtio_fph_kick(d);
+    if (d->kicked) {
+        d->kicked(d->kicked_opaque);
+    }
     if (!wait) {
         return;
     }

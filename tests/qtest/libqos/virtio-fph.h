@@ -33,6 +33,9 @@ typedef struct QVirtioFph {
     QVirtQueue *vq;
     uint16_t avail_idx;     /* next avail->idx to publish */
     uint16_t used_idx;      /* next used entry to consume */
+    /* If set, called between the kick and the wait of run_chains(). */
+    void (*kicked)(void *opaque);
+    void *kicked_opaque;
 } QVirtioFph;
 
 /* Bind @d to the virtio-fph-pci at @devfn of @qts (keeps alloc and ring). */
@@ -108,7 +111,10 @@ GByteArray *qfph_req(uint16_t type, uint32_t epoch, const uint64_t *ranges,
 GByteArray *qfph_req1(uint16_t type, uint32_t epoch, uint64_t addr,
                       uint64_t len);
 
-/* The reasons of query-fph-stats' "rejected". */
+/*
+ * The reasons of query-fph-stats' "rejected", in QAPI FphRejectInfo's
+ * order (scripts/check-reject-reasons.py checks qfph_reject_keys).
+ */
 enum {
     QFPH_REJ_STALE,
     QFPH_REJ_OOR,
@@ -116,6 +122,7 @@ enum {
     QFPH_REJ_MALFORMED,
     QFPH_REJ_OVER_LIMIT,
     QFPH_REJ_NOT_ARMED,
+    QFPH_REJ_OVER_BUDGET,
     QFPH_REJ__MAX,
 };
 extern const char *const qfph_reject_keys[QFPH_REJ__MAX];
