@@ -3,7 +3,8 @@
  * fph_walk: finding the guest's free pages for virtio_fph, without
  * allocating or holding them.
  *
- * The walker walks PFNs, not the free lists.
+ * The walker walks PFNs, not the buddy free lists (the per-CPU lists, at
+ * the end of this file, are walked as lists).
  *
  * A list cursor does not survive dropping zone->lock (its entry may be
  * allocated or merged meanwhile), and restarting a list to skip the first k
@@ -23,13 +24,22 @@
  * a range is emitted only from a PageBuddy head of @zone seen under its
  * lock, and only the part of it inside [cursor, end).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/build_bug.h>
+#include <linux/cpumask.h>
 #include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
+#include <linux/notifier.h>
+#include <linux/percpu.h>
+#include <linux/rwsem.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 
 #include "fph_compat.h"
@@ -38,23 +48,43 @@
 /* struct page visits per zone->lock hold: ~20 us on KVM, ~250 us on TCG. */
 #define FPH_SCAN_STEPS		4096
 
-/* Append [pfn, end) to @b, extending the last range if adjacent. */
-static bool fph_emit(struct fph_buf *b, unsigned long pfn, unsigned long end)
+/*
+ * Extend the last range of @b by [pfn, end) if that is adjacent to it: at
+ * its end (the buddy walk goes upwards), or at its start (a per-CPU list
+ * often holds a run of pages in descending order).
+ */
+static bool fph_extend(struct fph_buf *b, unsigned long pfn, unsigned long end)
 {
+	struct virtio_fph_range *last;
 	u64 len = PFN_PHYS(end - pfn);
 
-	if (b->can_merge && b->last_end == pfn) {
-		le64_add_cpu(&b->r[b->nr - 1].len, len);
-	} else {
-		if (b->nr == b->cap)
-			return false;
-		b->r[b->nr].addr = cpu_to_le64(PFN_PHYS(pfn));
-		b->r[b->nr].len = cpu_to_le64(len);
-		b->nr++;
-		b->can_merge = true;
-	}
-	b->last_end = end;
+	if (!b->can_merge)
+		return false;
+	last = &b->r[b->nr - 1];
+	if (b->last_end == pfn)
+		b->last_end = end;
+	else if (le64_to_cpu(last->addr) == PFN_PHYS(end))
+		last->addr = cpu_to_le64(PFN_PHYS(pfn));
+	else
+		return false;
+	le64_add_cpu(&last->len, len);
 	b->bytes += len;
+	return true;
+}
+
+/* Append [pfn, end) to @b, merging it with the last range if adjacent. */
+static bool fph_emit(struct fph_buf *b, unsigned long pfn, unsigned long end)
+{
+	if (fph_extend(b, pfn, end))
+		return true;
+	if (b->nr == b->cap)
+		return false;
+	b->r[b->nr].addr = cpu_to_le64(PFN_PHYS(pfn));
+	b->r[b->nr].len = cpu_to_le64(PFN_PHYS(end - pfn));
+	b->nr++;
+	b->bytes += PFN_PHYS(end - pfn);
+	b->last_end = end;
+	b->can_merge = true;
 	return true;
 }
 
@@ -265,4 +295,350 @@ void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,
 	}
 	w->zone = page_zone(page);
 	w->end = min(end, zone_end_pfn(w->zone));
+}
+
+static int fph_range_cmp(const void *a, const void *b)
+{
+	u64 x = le64_to_cpu(((const struct virtio_fph_range *)a)->addr);
+	u64 y = le64_to_cpu(((const struct virtio_fph_range *)b)->addr);
+
+	return x < y ? -1 : x > y;
+}
+
+/**
+ * fph_buf_compact() - sort a buffer's ranges and merge what overlaps
+ * @b: the buffer
+ *
+ * Afterwards @b's ranges are ascending, disjoint and not adjacent, and
+ * @b->bytes counts each page once.  The per-CPU walk emits ranges in list
+ * order and may see a block twice (it moved between two lock holds); this
+ * makes room for more, and phase 2 looks blocks up in the result.
+ */
+void fph_buf_compact(struct fph_buf *b)
+{
+	u64 start, end, bytes = 0;
+	u32 i, n = 0;
+
+	if (!b->nr)
+		return;
+	sort(b->r, b->nr, sizeof(*b->r), fph_range_cmp, NULL);
+	start = le64_to_cpu(b->r[0].addr);
+	end = start + le64_to_cpu(b->r[0].len);
+	for (i = 1; i <= b->nr; i++) {
+		u64 a = i < b->nr ? le64_to_cpu(b->r[i].addr) : U64_MAX;
+
+		if (i < b->nr && a <= end) {
+			end = max(end, a + le64_to_cpu(b->r[i].len));
+			continue;
+		}
+		b->r[n].addr = cpu_to_le64(start);
+		b->r[n].len = cpu_to_le64(end - start);
+		bytes += end - start;
+		n++;
+		if (i < b->nr) {
+			start = a;
+			end = a + le64_to_cpu(b->r[i].len);
+		}
+	}
+	b->nr = n;
+	b->bytes = bytes;
+	b->last_end = PHYS_PFN(end);
+	b->can_merge = true;
+}
+
+/*
+ * If @pfn lies in a range of @b (compacted), return true and set *@end to
+ * that range's end.
+ */
+static bool fph_buf_find(const struct fph_buf *b, unsigned long pfn,
+			 unsigned long *end)
+{
+	u64 addr = PFN_PHYS(pfn);
+	u32 lo = 0, hi = b->nr;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (le64_to_cpu(b->r[mid].addr) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	addr = le64_to_cpu(b->r[lo - 1].addr) + le64_to_cpu(b->r[lo - 1].len);
+	if (PFN_PHYS(pfn) >= addr)
+		return false;
+	*end = PHYS_PFN(addr);
+	return true;
+}
+
+/*
+ * Per-CPU lists.
+ *
+ * Freed pages also sit on each zone's per-CPU lists (pcp->lists[], one per
+ * order and migratetype, see fph_compat.h), under that CPU's pcp->lock
+ * instead of zone->lock.  Nothing in struct page says that a page is on
+ * such a list -- it is not PageBuddy, and the PFN walk steps over it as in
+ * use --, so these pages are found by walking the lists themselves, under
+ * the lock: an entry seen there is, at that moment, the head of a free
+ * block of 2^order pages, which nobody else can take off the list while
+ * the lock is held.  drain_all_pages(), which would move them to the buddy
+ * lists, is not exported to modules; it would also cost every CPU its
+ * cache of free pages.
+ *
+ * A list cursor does not survive dropping the lock either, so the cursor
+ * is (list, entries passed): a hold passes @skip entries from the head
+ * again, then examines the ones after them.  A hold reads at most
+ * FPH_PCP_READS list entries, counting those passed again, with IRQs on
+ * (fph_pcp_lock()); and a walk goes no further than FPH_PCP_READS entries
+ * into a list, so every hold makes progress.  A hold usually ends at the
+ * end of a CPU's lists; it ends mid-list when the buffer is full or the
+ * reads are used up, and only then is a prefix read twice.  Between two
+ * holds the allocator adds and takes entries at the head and drains the
+ * tail, so the entries passed need not be the ones examined before: an
+ * entry may be examined twice or never.  That costs a hint or repeats one;
+ * it never emits a range that was not a free block on the list when
+ * emitted.  Phase 2 walks the lists again the same way and emits only the
+ * blocks still on them that lie in the armed candidates.
+ *
+ * A zone's per-CPU lists are freed (zone_pcp_reset()) when memory hot
+ * remove empties the zone.  That happens between MEM_GOING_OFFLINE and
+ * MEM_OFFLINE (or MEM_CANCEL_OFFLINE), so a memory notifier stops the
+ * walk over that stretch; the walk holds fph_pcp_sem for reading, the
+ * notifier for writing.  (An offline that is already past
+ * MEM_GOING_OFFLINE when the driver registers is not seen.)
+ */
+
+/*
+ * List entries read per pcp->lock hold, and how far a walk goes into one
+ * list: 128 MiB of 4 KiB pages per CPU and zone, more than a 1 GiB guest
+ * keeps on one CPU's lists after a large free (~28k pages on 6.12).
+ */
+#define FPH_PCP_READS		32768
+
+static DECLARE_RWSEM(fph_pcp_sem);
+static bool fph_pcp_paused = true;	/* under fph_pcp_sem */
+static bool fph_pcp_broken;		/* a list entry fph_pcp_order() misfits */
+
+static int fph_pcp_memory_event(struct notifier_block *nb,
+				unsigned long action, void *arg)
+{
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+	case MEM_GOING_ONLINE:
+		down_write(&fph_pcp_sem);
+		fph_pcp_paused = true;
+		up_write(&fph_pcp_sem);
+		break;
+	case MEM_OFFLINE:
+	case MEM_CANCEL_OFFLINE:
+	case MEM_ONLINE:
+	case MEM_CANCEL_ONLINE:
+		down_write(&fph_pcp_sem);
+		fph_pcp_paused = false;
+		up_write(&fph_pcp_sem);
+		break;
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block fph_pcp_memory_nb = {
+	.notifier_call = fph_pcp_memory_event,
+};
+
+/**
+ * fph_pcp_init() - allow per-CPU walks
+ *
+ * Return: 0, or a negative error: then per-CPU walks find nothing.
+ */
+int fph_pcp_init(void)
+{
+	int err;
+
+	fph_pcp_check_layout();
+	err = register_memory_notifier(&fph_pcp_memory_nb);
+	if (!err) {
+		down_write(&fph_pcp_sem);
+		fph_pcp_paused = false;
+		up_write(&fph_pcp_sem);
+	}
+	return err;
+}
+
+/**
+ * fph_pcp_exit() - undo fph_pcp_init(), which must have succeeded
+ */
+void fph_pcp_exit(void)
+{
+	unregister_memory_notifier(&fph_pcp_memory_nb);
+	down_write(&fph_pcp_sem);
+	fph_pcp_paused = true;
+	up_write(&fph_pcp_sem);
+}
+
+/**
+ * fph_pcp_walk_broken() - whether per-CPU walks have been given up
+ *
+ * A list entry that is not a block of the order fph_pcp_order() gives its
+ * list (not aligned, outside its zone) means that the kernel lays its lists
+ * out differently: the walk stops at once and for good, and phase 2 must
+ * not send what it collected.
+ *
+ * Return: true if per-CPU walks have stopped for good.
+ */
+bool fph_pcp_walk_broken(void)
+{
+	return READ_ONCE(fph_pcp_broken);
+}
+
+/**
+ * fph_pcp_walk_lists() - set up a walk over some of a zone's per-CPU lists
+ * @w: the walk
+ * @zone: a populated zone
+ * @first: first list to walk, cpu * NR_PCP_LISTS + pindex
+ * @end: list to stop before
+ *
+ * The walk emits blocks of any order; it is phase 2 of the lists a batch
+ * came from.
+ */
+void fph_pcp_walk_lists(struct fph_walk *w, struct zone *zone,
+			unsigned int first, unsigned int end)
+{
+	w->zone = zone;
+	w->min_order = 0;
+	w->list = first;
+	w->list_end = min(end, nr_cpu_ids * NR_PCP_LISTS);
+	w->skip = 0;
+}
+
+/**
+ * fph_pcp_walk_zone() - set up a walk over all per-CPU lists of a zone
+ * @w: the walk
+ * @zone: a populated zone
+ * @min_order: smallest order to emit
+ */
+void fph_pcp_walk_zone(struct fph_walk *w, struct zone *zone,
+		       unsigned int min_order)
+{
+	fph_pcp_walk_lists(w, zone, 0, nr_cpu_ids * NR_PCP_LISTS);
+	w->min_order = min_order;
+}
+
+/*
+ * Emit the blocks on @cpu's lists @pcp, from the cursor to the end of that
+ * CPU's lists or of the walk, for at most FPH_PCP_READS entries read.
+ * @only: NULL, or compacted candidates: emit only the part of a block that
+ * lies in the candidate range holding its head.  Returns false when @b is
+ * full; the cursor is then the entry not emitted.  Caller holds pcp->lock.
+ */
+static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
+			 struct per_cpu_pages *pcp, struct fph_buf *b,
+			 const struct fph_buf *only, u64 *pages)
+{
+	unsigned long zone_start = w->zone->zone_start_pfn;
+	unsigned long zone_end = zone_end_pfn(w->zone);
+	unsigned int reads = 0;
+
+	for (; w->list < w->list_end && w->list / NR_PCP_LISTS == cpu;
+	     w->list++, w->skip = 0) {
+		unsigned int order = fph_pcp_order(w->list % NR_PCP_LISTS);
+		unsigned long nr = 1UL << order;
+		unsigned int pos = 0;
+		struct page *page;
+
+		if (order < w->min_order)
+			continue;
+		list_for_each_entry(page, &pcp->lists[w->list % NR_PCP_LISTS],
+				    pcp_list) {
+			unsigned long pfn, end, cend;
+
+			if (pos == FPH_PCP_READS)
+				break;
+			if (reads++ == FPH_PCP_READS)
+				return true;
+			if (pos++ < w->skip)
+				continue;
+			/*
+			 * Blocks are naturally aligned and lie in their zone;
+			 * anything else would mean fph_pcp_order() is wrong.
+			 */
+			pfn = page_to_pfn(page);
+			end = pfn + nr;
+			if (unlikely(!IS_ALIGNED(pfn, nr) || pfn < zone_start ||
+				     end > zone_end ||
+				     page_zone(page) != w->zone)) {
+				WRITE_ONCE(fph_pcp_broken, true);
+				pr_warn_once("per-CPU list %u of order %u holds PFN %#lx, not a free block of that order: per-CPU lists not hinted\n",
+					     w->list % NR_PCP_LISTS, order, pfn);
+				w->list = w->list_end;
+				return true;
+			}
+			if (only) {
+				if (!fph_buf_find(only, pfn, &cend)) {
+					w->skip++;
+					continue;
+				}
+				end = min(end, cend);
+			}
+			if (!fph_emit(b, pfn, end))
+				return false;
+			*pages += end - pfn;
+			w->skip++;
+		}
+	}
+	return true;
+}
+
+/**
+ * fph_pcp_walk_step() - walk on in one hold of a CPU's pcp->lock
+ * @w: the walk, not done yet (fph_pcp_walk_done())
+ * @b: the buffer to emit into
+ * @only: NULL to emit every block of at least @w->min_order; or the
+ *        candidates of phase 2, compacted (fph_buf_compact()): emit only
+ *        what lies in them
+ * @hold_ns: set to how long pcp->lock was held (0 if not taken)
+ * @pages: increased by the pages emitted
+ *
+ * Takes the lock of the cursor's CPU's lists in @w->zone and emits the
+ * blocks on them, from the cursor on, merging adjacent ones, for at most
+ * FPH_PCP_READS list entries read.
+ *
+ * Return: false if @b filled up; the cursor then stays at the entry not
+ * emitted, so the walk goes on from there once @b has room.  true
+ * otherwise.
+ */
+bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
+		       const struct fph_buf *only, u64 *hold_ns, u64 *pages)
+{
+	unsigned int cpu = w->list / NR_PCP_LISTS;
+	struct per_cpu_pages *pcp;
+	unsigned long flags;
+	bool room = true;
+	u64 t0;
+
+	*hold_ns = 0;
+	/* The first possible CPU from the cursor's on. */
+	cpu = cpumask_next((int)cpu - 1, cpu_possible_mask);
+	if (cpu != w->list / NR_PCP_LISTS) {
+		w->list = min(cpu * NR_PCP_LISTS, w->list_end);
+		w->skip = 0;
+		if (fph_pcp_walk_done(w))
+			return true;
+	}
+
+	down_read(&fph_pcp_sem);
+	if (fph_pcp_paused || fph_pcp_walk_broken() ||
+	    !populated_zone(w->zone)) {
+		w->list = w->list_end;
+	} else {
+		pcp = per_cpu_ptr(w->zone->per_cpu_pageset, cpu);
+		fph_pcp_lock(pcp, &flags);
+		t0 = ktime_get_ns();
+		room = fph_pcp_scan(w, cpu, pcp, b, only, pages);
+		*hold_ns = ktime_get_ns() - t0;
+		fph_pcp_unlock(pcp, flags);
+	}
+	up_read(&fph_pcp_sem);
+	return room;
 }

@@ -2,7 +2,8 @@
 /*
  * The walk over the zones' free memory (fph_walk.c), as the virtio_fph
  * driver (virtio_fph_main.c) calls it.  The walker knows nothing of virtio:
- * it emits PFN ranges into a buffer, in bounded holds of zone->lock.
+ * it emits PFN ranges into a buffer, in bounded holds of zone->lock (buddy
+ * free lists) or of a CPU's pcp->lock (per-CPU free lists).
  */
 #ifndef FPH_WALK_H
 #define FPH_WALK_H
@@ -14,15 +15,17 @@
 #include <fph/virtio_fph.h>
 
 /**
- * struct fph_buf - a batch of ranges, built in ascending PFN order
+ * struct fph_buf - a batch of ranges
  * @r: the ranges, in the wire format of include/fph/virtio_fph.h, so that
- *     a batch goes out without a copy
+ *     a batch goes out without a copy; in ascending PFN order from the
+ *     buddy walk, in list order from the per-CPU walk until
+ *     fph_buf_compact() sorts them
  * @nr: ranges in @r
  * @cap: room in @r
  * @bytes: bytes covered by the @nr ranges
  * @last_end: end PFN of r[nr - 1]
- * @can_merge: the next range may extend r[nr - 1]; clear it to start a new
- *             range even if the next one is adjacent
+ * @can_merge: the next range may extend r[nr - 1] (at either end); clear it
+ *             to start a new range even if the next one is adjacent
  */
 struct fph_buf {
 	struct virtio_fph_range *r;
@@ -44,6 +47,19 @@ static inline void fph_buf_reset(struct fph_buf *b)
 	b->can_merge = false;
 }
 
+void fph_buf_compact(struct fph_buf *b);
+
+/**
+ * fph_buf_full() - whether a buffer should go out rather than grow
+ * @b: the buffer, after fph_buf_compact()
+ *
+ * Return: true if less than a quarter of @b is free.
+ */
+static inline bool fph_buf_full(const struct fph_buf *b)
+{
+	return b->nr >= b->cap - b->cap / 4;
+}
+
 /* fph_walk.end: walk to the zone's end, re-read at every step. */
 #define FPH_WALK_ZONE_END	ULONG_MAX
 
@@ -54,17 +70,26 @@ static inline void fph_buf_reset(struct fph_buf *b)
  *       is dropped between steps
  * @end: the walk stops before this PFN, or at the zone's end if
  *       FPH_WALK_ZONE_END (memory hotplug may move that during the walk)
- * @min_order: smallest buddy order emitted
+ * @min_order: smallest order emitted
+ * @list: per-CPU walk: the cursor, cpu * NR_PCP_LISTS + pindex of the list
+ *        walked
+ * @list_end: per-CPU walk: the walk stops before this list
+ * @skip: per-CPU walk: entries of @list passed already (emitted, or not
+ *        wanted); the next hold starts after as many entries
  *
- * Set up by fph_walk_zone() or fph_walk_range() and moved on only by
- * fph_walk_step(); the caller owns it, the walker keeps no state of its
- * own.  Further free lists to walk get their cursors here.
+ * A buddy walk is set up by fph_walk_zone() or fph_walk_range() and moved
+ * on only by fph_walk_step(); a per-CPU walk by fph_pcp_walk_zone() or
+ * fph_pcp_walk_lists() and fph_pcp_walk_step().  The caller owns it, the
+ * walker keeps no state of its own.
  */
 struct fph_walk {
 	struct zone *zone;
 	unsigned long pfn;
 	unsigned long end;
 	unsigned int min_order;
+	unsigned int list;
+	unsigned int list_end;
+	unsigned int skip;
 };
 
 struct zone *fph_walk_next_zone(struct zone *zone);
@@ -89,6 +114,27 @@ static inline unsigned long fph_walk_end(const struct fph_walk *w)
 static inline bool fph_walk_done(const struct fph_walk *w)
 {
 	return w->pfn >= fph_walk_end(w);
+}
+
+int fph_pcp_init(void);
+void fph_pcp_exit(void);
+void fph_pcp_walk_zone(struct fph_walk *w, struct zone *zone,
+		       unsigned int min_order);
+void fph_pcp_walk_lists(struct fph_walk *w, struct zone *zone,
+			unsigned int first, unsigned int end);
+bool fph_pcp_walk_broken(void);
+bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
+		       const struct fph_buf *only, u64 *hold_ns, u64 *pages);
+
+/**
+ * fph_pcp_walk_done() - whether a per-CPU walk has covered all its lists
+ * @w: the walk
+ *
+ * Return: true if fph_pcp_walk_step() has nothing left to walk.
+ */
+static inline bool fph_pcp_walk_done(const struct fph_walk *w)
+{
+	return w->list >= w->list_end;
 }
 
 #endif /* FPH_WALK_H */

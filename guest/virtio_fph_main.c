@@ -9,17 +9,21 @@
  * it was seen free *after* the host re-armed dirty tracking for it and
  * before the next sync.  Hence two phases per batch:
  *
- *   1. CANDIDATES: ranges that are free buddy blocks now.  The host arms
- *      dirty tracking for them, then answers.
+ *   1. CANDIDATES: ranges that are free now: buddy blocks, or blocks on the
+ *      per-CPU lists.  The host arms dirty tracking for them, then answers.
  *   2. CONFIRM: the parts of those ranges that are *still* free, checked
- *      under zone->lock after the answer.  The host skips them if the epoch
- *      is still current.
+ *      after the answer under zone->lock (buddy: PageBuddy and order at each
+ *      PFN) or under the CPUs' pcp->lock (per-CPU: the block is still on a
+ *      list, found by walking the lists again).  The host skips them if the
+ *      epoch is still current.
  *
  * A page allocated and written between the phases is caught by the armed
  * tracking; a page still free at confirm time holds nothing worth sending.
  * The host enforces the epoch; the driver's own epoch checks only avoid
- * wasted work.  The driver never allocates or holds the pages it hints:
- * fph_walk.c finds them, in bounded holds of zone->lock, for both phases.
+ * wasted work.  The driver never allocates or holds the pages it hints, and
+ * does not drain the per-CPU lists: fph_walk.c finds the pages, in bounded
+ * lock holds, for both phases.  A pass walks the per-CPU lists first, in
+ * batches of their own, then the buddy lists.
  *
  * Free-page content policy: the pages skipped here arrive on the destination
  * with whatever it holds for them -- zero if never sent, or the content of
@@ -73,7 +77,7 @@ static const struct kernel_param_ops fph_min_order_ops = {
 };
 
 module_param_cb(min_order, &fph_min_order_ops, &fph_min_order, 0644);
-MODULE_PARM_DESC(min_order, "Smallest buddy order hinted (default 0)");
+MODULE_PARM_DESC(min_order, "Smallest order of free blocks hinted (default 0)");
 module_param_named(max_ranges, fph_max_ranges, uint, 0444);
 MODULE_PARM_DESC(max_ranges,
 		 "Cap on ranges per request, below the device's (default 16384)");
@@ -98,6 +102,8 @@ struct fph_stats {
 	u64 lock_hold_max_ns;
 	u64 collect_ns_total;	/* phase 1 scanning, all passes */
 	u64 last_pass_ns;
+	u64 pcp_pages_seen;	/* per-CPU lists: pages of phase 1 */
+	u64 pcp_pages_hinted;	/* ... of CONFIRMs answered OK */
 };
 
 struct fph {
@@ -108,6 +114,7 @@ struct fph {
 	bool stopping;		/* remove/freeze: worker must bail out */
 	u32 disabled;		/* enum fph_disabled */
 	u32 done_epoch;		/* last epoch a pass was started for */
+	bool pcp;		/* per-CPU walks possible (fph_pcp_init()) */
 	unsigned int polls;	/* lock holds since the last epoch read */
 	struct fph_buf cand;	/* phase 1 */
 	struct fph_buf conf;	/* phase 2 */
@@ -128,6 +135,19 @@ static bool fph_step(struct fph *fph, struct fph_walk *w, struct fph_buf *b)
 	u64 dt;
 
 	room = fph_walk_step(w, b, &dt);
+	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
+	return room;
+}
+
+/* One fph_pcp_walk_step(), its pcp->lock hold accounted. */
+static bool fph_pcp_step(struct fph *fph, struct fph_walk *w,
+			 struct fph_buf *b, const struct fph_buf *only,
+			 u64 *pages)
+{
+	bool room;
+	u64 dt;
+
+	room = fph_pcp_walk_step(w, b, only, &dt, pages);
 	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
 	return room;
 }
@@ -224,13 +244,17 @@ static int fph_request(struct fph *fph, u16 type, u32 epoch,
 	return le32_to_cpu(resp->epoch) == epoch ? 0 : -EAGAIN;
 }
 
-static int fph_send_confirm(struct fph *fph, u32 epoch)
+/* Send fph->conf, if not empty; add the pages answered OK to *@pages. */
+static int fph_send_confirm(struct fph *fph, u32 epoch, u64 *pages)
 {
+	u64 before = fph->st.confirmed_bytes;
 	int err = 0;
 
 	if (fph->conf.nr)
 		err = fph_request(fph, VIRTIO_FPH_REQ_CONFIRM, epoch,
 				  &fph->conf);
+	if (pages)
+		*pages += (fph->st.confirmed_bytes - before) >> PAGE_SHIFT;
 	fph_buf_reset(&fph->conf);
 	return err;
 }
@@ -256,7 +280,7 @@ static int fph_confirm(struct fph *fph, u32 epoch)
 		fph_walk_range(&w, pfn, end, 0);
 		while (!fph_walk_done(&w)) {
 			if (!fph_step(fph, &w, &fph->conf)) {
-				err = fph_send_confirm(fph, epoch);
+				err = fph_send_confirm(fph, epoch, NULL);
 				if (err)
 					return err;
 			} else if (!fph_epoch_poll(fph, epoch)) {
@@ -265,16 +289,57 @@ static int fph_confirm(struct fph *fph, u32 epoch)
 			cond_resched();
 		}
 	}
-	return fph_send_confirm(fph, epoch);
+	return fph_send_confirm(fph, epoch, NULL);
 }
 
-/* Both phases for the candidates collected so far; empties fph->cand. */
-static int fph_batch(struct fph *fph, u32 epoch)
+/*
+ * Phase 2 for candidates from the per-CPU lists: nothing in struct page
+ * says that a page is on such a list, so walk again, under the locks, the
+ * lists the batch came from (@w), and report the blocks still on them that
+ * lie in the armed candidates (fph->cand, compacted).  A block that moved
+ * to a list outside @w, or to the buddy lists, is not confirmed.
+ */
+static int fph_confirm_pcp(struct fph *fph, u32 epoch, struct fph_walk *w)
+{
+	u64 seen = 0;
+	int err;
+
+	fph_buf_reset(&fph->conf);
+	while (!fph_pcp_walk_done(w)) {
+		if (!fph_pcp_step(fph, w, &fph->conf, &fph->cand, &seen)) {
+			fph_buf_compact(&fph->conf);
+			if (fph_buf_full(&fph->conf)) {
+				err = fph_send_confirm(fph, epoch,
+						       &fph->st.pcp_pages_hinted);
+				if (err)
+					return err;
+			}
+		} else if (!fph_epoch_poll(fph, epoch)) {
+			return -EAGAIN;
+		}
+		cond_resched();
+	}
+	/* What a misfit list entry stopped is not to be trusted. */
+	if (fph_pcp_walk_broken())
+		fph_buf_reset(&fph->conf);
+	fph_buf_compact(&fph->conf);
+	return fph_send_confirm(fph, epoch, &fph->st.pcp_pages_hinted);
+}
+
+/*
+ * Both phases for the candidates collected so far; empties fph->cand.
+ * @pcp: NULL if they are buddy blocks; else a walk over the per-CPU lists
+ * they came from, for phase 2.
+ */
+static int fph_batch(struct fph *fph, u32 epoch, struct fph_walk *pcp)
 {
 	int err;
 
 	if (!fph->cand.nr)
 		return 0;
+	/* Sorted and disjoint, for phase 2's look-ups. */
+	if (pcp)
+		fph_buf_compact(&fph->cand);
 	if (fph_epoch_ok(fph, epoch)) {
 		fph->st.batches++;
 		err = fph_request(fph, VIRTIO_FPH_REQ_CANDIDATES, epoch,
@@ -282,13 +347,77 @@ static int fph_batch(struct fph *fph, u32 epoch)
 	} else {
 		err = -EAGAIN;
 	}
+	if (!err && !fph_epoch_ok(fph, epoch))
+		err = -EAGAIN;
 	if (!err)
-		err = fph_epoch_ok(fph, epoch) ? fph_confirm(fph, epoch) :
-						 -EAGAIN;
+		err = pcp ? fph_confirm_pcp(fph, epoch, pcp) :
+			    fph_confirm(fph, epoch);
 	if (err == -EAGAIN)
 		fph->st.stale_batches++;
 	fph_buf_reset(&fph->cand);
 	return err;
+}
+
+/*
+ * Both phases for the per-CPU candidates in fph->cand, which came from the
+ * lists [@first, @end) of @zone.
+ */
+static int fph_pcp_batch(struct fph *fph, u32 epoch, struct zone *zone,
+			 unsigned int first, unsigned int end)
+{
+	struct fph_walk again;
+
+	fph_pcp_walk_lists(&again, zone, first, end);
+	return fph_batch(fph, epoch, &again);
+}
+
+/*
+ * The per-CPU lists of every populated zone for @epoch, in batches of one
+ * zone each.  First: after a large free the lists drain into the buddy
+ * lists over a few seconds, where the buddy walk that follows still finds
+ * the pages.
+ */
+static int fph_pcp_pass(struct fph *fph, u32 epoch, unsigned int min_order)
+{
+	struct zone *zone;
+	int err;
+
+	for (zone = fph_walk_next_zone(NULL); zone;
+	     zone = fph_walk_next_zone(zone)) {
+		unsigned int first = 0;
+		struct fph_walk w;
+
+		fph_buf_reset(&fph->cand);
+		fph_pcp_walk_zone(&w, zone, min_order);
+		while (!fph_pcp_walk_done(&w)) {
+			u64 t0 = ktime_get_ns();
+			bool room;
+
+			if (!fph->cand.nr)
+				first = w.list;
+			room = fph_pcp_step(fph, &w, &fph->cand, NULL,
+					    &fph->st.pcp_pages_seen);
+			fph->st.collect_ns_total += ktime_get_ns() - t0;
+			err = 0;
+			if (room) {
+				if (!fph_epoch_poll(fph, epoch))
+					err = -EAGAIN;
+			} else {
+				/* Dropping repeats may make room. */
+				fph_buf_compact(&fph->cand);
+				if (fph_buf_full(&fph->cand))
+					err = fph_pcp_batch(fph, epoch, zone,
+							    first, w.list + 1);
+			}
+			if (err)
+				return err;
+			cond_resched();
+		}
+		err = fph_pcp_batch(fph, epoch, zone, first, w.list_end);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* One pass over every populated zone for @epoch. */
@@ -298,6 +427,11 @@ static int fph_pass(struct fph *fph, u32 epoch)
 	struct zone *zone;
 	int err;
 
+	if (fph->pcp) {
+		err = fph_pcp_pass(fph, epoch, min_order);
+		if (err)
+			return err;
+	}
 	fph_buf_reset(&fph->cand);
 	for (zone = fph_walk_next_zone(NULL); zone;
 	     zone = fph_walk_next_zone(zone)) {
@@ -313,7 +447,7 @@ static int fph_pass(struct fph *fph, u32 epoch)
 			room = fph_step(fph, &w, &fph->cand);
 			fph->st.collect_ns_total += ktime_get_ns() - t0;
 			if (!room)
-				err = fph_batch(fph, epoch);
+				err = fph_batch(fph, epoch, NULL);
 			else
 				err = fph_epoch_poll(fph, epoch) ? 0 : -EAGAIN;
 			if (err)
@@ -321,7 +455,7 @@ static int fph_pass(struct fph *fph, u32 epoch)
 			cond_resched();
 		}
 	}
-	return fph_batch(fph, epoch);
+	return fph_batch(fph, epoch, NULL);
 }
 
 static void fph_work_fn(struct work_struct *work)
@@ -457,6 +591,8 @@ static const struct {
 	FPH_STAT(lock_hold_max_ns),
 	FPH_STAT(collect_ns_total),
 	FPH_STAT(last_pass_ns),
+	FPH_STAT(pcp_pages_seen),
+	FPH_STAT(pcp_pages_hinted),
 };
 
 static void fph_debugfs_init(struct fph *fph)
@@ -531,6 +667,14 @@ static int fph_probe(struct virtio_device *vdev)
 	err = fph_init_vq(fph);
 	if (err)
 		goto err_free;
+	if (!fph->disabled) {
+		err = fph_pcp_init();
+		if (err)
+			dev_warn(&vdev->dev,
+				 "cannot follow memory hotplug (%d): per-CPU lists not hinted\n",
+				 err);
+		fph->pcp = !err;
+	}
 
 	fph_debugfs_init(fph);
 	virtio_device_ready(vdev);
@@ -548,6 +692,8 @@ static void fph_remove(struct virtio_device *vdev)
 
 	fph_stop(fph);
 	fph_teardown(fph);
+	if (fph->pcp)
+		fph_pcp_exit();
 	debugfs_remove_recursive(fph->dbg);
 	fph_free(fph);
 }

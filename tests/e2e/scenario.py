@@ -51,15 +51,15 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         prepare: list[str], during: list[str] | None = None,
         after: list[str] | None = None, mem_mib: int = 1024,
         bandwidth: int = DEFAULT_BANDWIDTH, keep: bool = False,
-        extra: list[str] | None = None, log=print) -> Result:
+        extra: list[str] | None = None, log=print, smp: int = 1) -> Result:
     """Boot, run @prepare in the guest, start @during, migrate, run @after
     on the destination (each must exit 0).  @extra: more QEMU arguments,
-    the same on both sides (a RAM layout)."""
+    the same on both sides (a RAM layout); @smp: vCPUs on both sides."""
     workdir = tempfile.mkdtemp(prefix=f"fph-{scenario}-")
     src = dst = None
     try:
         src = V.VM(qemu, image_dir, workdir, "src", mem=f"{mem_mib}M", fph=fph,
-                   extra=extra)
+                   extra=extra, smp=smp)
         guest = src.connect_guest(wait_ready=True)
         for cmd in prepare:
             guest.check(cmd, timeout=300)
@@ -68,7 +68,7 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         meminfo = guestctl.parse_kv(guest.check("fph-workload meminfo"),
                                     "meminfo")
         dst = V.VM(qemu, image_dir, workdir, "dst", mem=f"{mem_mib}M",
-                   fph=fph, incoming="defer", extra=extra)
+                   fph=fph, incoming="defer", extra=extra, smp=smp)
         sock = os.path.join(workdir, "migration.sock")
         dst.cmd("migrate-incoming", uri=f"unix:{sock}")
         info = V.migrate(src, dst, f"unix:{sock}", bandwidth)

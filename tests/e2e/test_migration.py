@@ -4,7 +4,9 @@
 processes on this machine, with and without fph, and its memory is
 verified on the destination.
 
-usage: test_migration.py QEMU IMAGE_DIR [TEST...]
+usage: test_migration.py QEMU IMAGE_DIR [--smp N] [TEST...]
+
+--smp N: every guest (source and destination) gets N vCPUs (default 1).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import runner
 import scenario as S
 
 QEMU = IMAGE = ""
+SMP = 1
 
 
 def report(base: S.Result | None, fph: S.Result) -> None:
@@ -47,8 +50,8 @@ def check_stats_consistent(base: S.Result, fph: S.Result) -> None:
 def test_freed_dirty() -> None:
     """700 MiB written then freed: fph sends little more than what is used."""
     prep = ["fph-workload dirty 700"]
-    base = S.run(QEMU, IMAGE, "freed-dirty", False, prep)
-    fph = S.run(QEMU, IMAGE, "freed-dirty", True, prep)
+    base = S.run(QEMU, IMAGE, "freed-dirty", False, prep, smp=SMP)
+    fph = S.run(QEMU, IMAGE, "freed-dirty", True, prep, smp=SMP)
     report(base, fph)
     # Memory the guest reports used, plus what the kernel reserved for
     # itself (MemTotal < RAM): see docs/design.rst, "Limits".
@@ -60,8 +63,8 @@ def test_freed_dirty() -> None:
 def test_fragmented() -> None:
     """600 MiB written, every other page freed: 4 KiB granularity pays."""
     prep = ["fph-workload fragment 600"]
-    base = S.run(QEMU, IMAGE, "fragmented", False, prep)
-    fph = S.run(QEMU, IMAGE, "fragmented", True, prep)
+    base = S.run(QEMU, IMAGE, "fragmented", False, prep, smp=SMP)
+    fph = S.run(QEMU, IMAGE, "fragmented", True, prep, smp=SMP)
     report(base, fph)
     assert fph.transferred < 0.70 * base.transferred, "not < 70% of default"
     assert fph.fph_stats["pages-skipped"] > 0
@@ -74,7 +77,7 @@ def test_churn_verify() -> None:
                 prepare=["fph-workload fill 128", "fph-workload dirty 300"],
                 during=["fph-workload churn 96", "sleep 3"],
                 after=["sleep 2", "fph-workload verify",
-                       "fph-workload churn-status"])
+                       "fph-workload churn-status"], smp=SMP)
     report(None, fph)
     print("  verify: " + " | ".join(fph.verify.splitlines()))
     assert "FAIL" not in fph.verify, fph.verify
@@ -95,9 +98,9 @@ def test_numa_verify() -> None:
     """Two uneven NUMA nodes: memory freed on both is skipped (the guest
     fills node 0 first, then node 1), every page intact on arrival."""
     prep = ["fph-workload fill 128", "fph-workload dirty 700"]
-    base = S.run(QEMU, IMAGE, "numa", False, prep, extra=NUMA_UNEVEN)
+    base = S.run(QEMU, IMAGE, "numa", False, prep, extra=NUMA_UNEVEN, smp=SMP)
     fph = S.run(QEMU, IMAGE, "numa", True, prep,
-                after=["fph-workload verify"], extra=NUMA_UNEVEN)
+                after=["fph-workload verify"], extra=NUMA_UNEVEN, smp=SMP)
     report(base, fph)
     st = fph.fph_stats
     print(f"  layout:  ram {S.mib(st['ram-bytes'])}, hintable "
@@ -114,9 +117,13 @@ TESTS = [test_freed_dirty, test_fragmented, test_churn_verify,
 
 
 def main() -> int:
-    global QEMU, IMAGE
+    global QEMU, IMAGE, SMP
     QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    return runner.run_tests("e2e", TESTS, sys.argv[3:])
+    wanted = sys.argv[3:]
+    if wanted[:1] == ["--smp"] and len(wanted) > 1:
+        SMP = int(wanted[1])
+        wanted = wanted[2:]
+    return runner.run_tests("e2e", TESTS, wanted)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,10 @@
 # Prints "PASS|FAIL KVER: ..." per kernel and a final "N passed, N failed".
 # Exit 0 iff all passed.  Logs: $FPH_KERNELS_OUT/KVER/*.log.
 # Takes ~5-8 minutes per kernel on 2 cores (TCG).
+#
+# Step 5 runs one vCPU.  tests/kernels/freed_dirty_smp.py compares freed-dirty
+# on two kernels' images (e.g. $FPH_KERNELS_OUT/KVER/guest) at other vCPU
+# counts, where the per-CPU free lists of 6.7+ kernels differ most.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
