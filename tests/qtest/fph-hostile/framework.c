@@ -351,3 +351,21 @@ void fph_complete_migration(FphHostile *h)
     fph_wait_migration(h->dst, "completed", 10);
     fph_assert_alive(h->dst);
 }
+
+void fph_clip_case(FphHostile *h)
+{
+    QFphStats d;
+
+    d = fph_d_batch(CAND, 1);
+    d.armed = CLIP_ARMED_LEN / PAGE;
+    fph_simple_case(h, "clip: arm 4 MiB",
+                    qfph_req1(CAND, h->epoch, CLIP_ARMED, CLIP_ARMED_LEN),
+                    WANT_OK(1, 0), d);
+    d = fph_d_batch(CONF, 1);
+    d.skipped = CLIP_ARMED_LEN / PAGE;
+    d.rej[QFPH_REJ_NOT_ARMED] = 1;
+    fph_simple_case(h, "clip: confirm 8 MiB around it",
+                    qfph_req1(CONF, h->epoch, CLIP_CONFIRM,
+                              CLIP_CONFIRM_LEN),
+                    WANT_OK(1, 0), d);
+}

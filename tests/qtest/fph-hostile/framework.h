@@ -171,6 +171,12 @@ void fph_simple_case(FphHostile *h, const char *name, GByteArray *out,
  */
 void fph_prepare(FphHostile *h, const char *what, const uint64_t *ranges,
                  unsigned n, bool confirm);
+/*
+ * Arm CLIP_ARMED, then confirm CLIP_CONFIRM around it: only the armed part
+ * is skipped, the range counts as not armed.
+ */
+void fph_clip_case(FphHostile *h);
+
 /* A page this case has not hinted yet. */
 uint64_t fph_fresh_page(FphHostile *h);
 /* Re-initialize the device and check it answers a valid request. */

@@ -55,18 +55,7 @@ static void test_legit(FphHostile *h, const void *data)
                     qfph_req(CONF, h->epoch, r, 64), WANT_OK(64, 0), d);
 
     /* A confirm wider than what was armed is clipped to the armed part. */
-    d = fph_d_batch(CAND, 1);
-    d.armed = CLIP_ARMED_LEN / PAGE;
-    fph_simple_case(h, "clip: arm 4 MiB",
-                    qfph_req1(CAND, h->epoch, CLIP_ARMED, CLIP_ARMED_LEN),
-                    WANT_OK(1, 0), d);
-    d = fph_d_batch(CONF, 1);
-    d.skipped = CLIP_ARMED_LEN / PAGE;
-    d.rej[QFPH_REJ_NOT_ARMED] = 1;
-    fph_simple_case(h, "clip: confirm 8 MiB around it",
-                    qfph_req1(CONF, h->epoch, CLIP_CONFIRM,
-                              CLIP_CONFIRM_LEN),
-                    WANT_OK(1, 0), d);
+    fph_clip_case(h);
 
     /* Exactly max-ranges ranges, duplicates and overlaps merge. */
     {
