@@ -158,6 +158,33 @@ Answer request(FphCore* core, DenseBackend& be, std::uint16_t type, std::uint32_
     return a;
 }
 
+// A core with all of a guest's RAM hintable and epoch 1 open, on a dense
+// backend; heap() is what the core has allocated since.
+struct ScaleEpoch {
+    ScaleEpoch(std::uint64_t guest_bytes, std::uint32_t max_ranges)
+        : be(guest_bytes >> kPageShift), heap_before(mallinfo2().uordblks),
+          core(fph_core_new(max_ranges))
+    {
+        const FphRamRange ram{0, guest_bytes};
+        fph_core_set_ram(core, &ram, 1);
+        epoch = fph_core_epoch_begin(core, 1);
+    }
+    ~ScaleEpoch()
+    {
+        fph_core_epoch_end(core);
+        fph_core_free(core);
+    }
+    ScaleEpoch(const ScaleEpoch&) = delete;
+    ScaleEpoch& operator=(const ScaleEpoch&) = delete;
+
+    std::uint64_t heap() const { return mallinfo2().uordblks - heap_before; }
+
+    DenseBackend be;
+    std::size_t heap_before;
+    FphCore* core;
+    std::uint32_t epoch = 0;
+};
+
 ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max_ranges)
 {
     Rng rng(guest_bytes ^ max_ranges);
@@ -173,26 +200,19 @@ ScaleRow run_epoch(const Layout& l, std::uint64_t guest_bytes, std::uint32_t max
         row.free_pages += r.count;
     }
 
-    DenseBackend be(pages);
-    const std::size_t heap_before = mallinfo2().uordblks;
-    FphCore* core = fph_core_new(max_ranges);
-    const FphRamRange ram{0, guest_bytes};
-    fph_core_set_ram(core, &ram, 1);
-    const std::uint32_t epoch = fph_core_epoch_begin(core, 1);
+    ScaleEpoch e(guest_bytes, max_ranges);
     // No guest churn here: phase 2 confirms every candidate.
     for (std::size_t i = 0; i < extents.size(); i += max_ranges) {
         const std::span<const PageRange> batch{
             extents.data() + i, std::min<std::size_t>(max_ranges, extents.size() - i)};
-        request(core, be, VIRTIO_FPH_REQ_CANDIDATES, epoch, batch, row);
-        request(core, be, VIRTIO_FPH_REQ_CONFIRM, epoch, batch, row);
+        request(e.core, e.be, VIRTIO_FPH_REQ_CANDIDATES, e.epoch, batch, row);
+        request(e.core, e.be, VIRTIO_FPH_REQ_CONFIRM, e.epoch, batch, row);
     }
     FphStats st;
-    fph_core_get_stats(core, &st);
+    fph_core_get_stats(e.core, &st);
     row.pages_skipped = st.pages_skipped;
-    row.kvm_clears = be.kvm_clears();
-    row.host_bytes = mallinfo2().uordblks - heap_before;
-    fph_core_epoch_end(core);
-    fph_core_free(core);
+    row.kvm_clears = e.be.kvm_clears();
+    row.host_bytes = e.heap();
     if (row.over_budget == 0 ? row.pages_skipped != row.free_pages
                              : row.pages_skipped > row.free_pages) {
         throw std::runtime_error("scale: skipped pages differ from free pages");
@@ -211,12 +231,7 @@ ScaleRow run_hostile(std::uint64_t guest_bytes, std::uint32_t max_ranges)
     row.guest_bytes = guest_bytes;
     row.max_ranges = max_ranges;
 
-    DenseBackend be(pages);
-    const std::size_t heap_before = mallinfo2().uordblks;
-    FphCore* core = fph_core_new(max_ranges);
-    const FphRamRange ram{0, guest_bytes};
-    fph_core_set_ram(core, &ram, 1);
-    const std::uint32_t epoch = fph_core_epoch_begin(core, 1);
+    ScaleEpoch e(guest_bytes, max_ranges);
     std::vector<PageRange> batch;
     FphStats st{};
     for (Pfn p = 0; p + 1 < pages && st.rejected[FPH_REJECT_OVER_BUDGET] == 0;) {
@@ -224,24 +239,22 @@ ScaleRow run_hostile(std::uint64_t guest_bytes, std::uint32_t max_ranges)
         for (std::uint32_t i = 0; i < max_ranges && p + 1 < pages; ++i, p += 2) {
             batch.push_back({p, 1});
         }
-        request(core, be, VIRTIO_FPH_REQ_CANDIDATES, epoch, batch, row);
-        fph_core_get_stats(core, &st);
+        request(e.core, e.be, VIRTIO_FPH_REQ_CANDIDATES, e.epoch, batch, row);
+        fph_core_get_stats(e.core, &st);
         row.free_ranges += batch.size();
     }
     const PageRange all{0, pages};
     // Until refused whole (STALE): the epoch's budget is spent.
     for (int i = 0; i < 100000; ++i) {
-        if (request(core, be, VIRTIO_FPH_REQ_CONFIRM, epoch, {&all, 1}, row).status ==
+        if (request(e.core, e.be, VIRTIO_FPH_REQ_CONFIRM, e.epoch, {&all, 1}, row).status ==
             VIRTIO_FPH_S_STALE) {
             break;
         }
     }
-    fph_core_get_stats(core, &st);
+    fph_core_get_stats(e.core, &st);
     row.pages_skipped = st.pages_skipped;
     row.free_pages = st.pages_armed;
-    row.host_bytes = mallinfo2().uordblks - heap_before;
-    fph_core_epoch_end(core);
-    fph_core_free(core);
+    row.host_bytes = e.heap();
     return row;
 }
 
