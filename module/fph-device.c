@@ -363,9 +363,13 @@ static void fph_unrealize(DeviceState *qdev)
     Object *owner;
 
     qemu_del_vm_change_state_handler(dev->vmstate);
-    /* The worker uses the filter: stop it before the filter goes. */
+    /*
+     * The worker uses the filter: stop it before the filter goes.  Its
+     * waits for the migration thread are withdrawn, so this drain is
+     * bounded even with the destination stalled.
+     */
+    ram_filter_cancel(dev->filter);
     fph_reset(vdev);
-    /* Unbounded: the worker must be idle before it goes. */
     fph_worker_drain(dev->worker);
     fph_complete_done(dev);
     fph_worker_free(dev->worker);

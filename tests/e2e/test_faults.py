@@ -28,24 +28,27 @@ FAST = 1_250_000_000
 class Setup:
     """A source guest holding a verified pattern, and a scratch dir."""
 
-    def __init__(self, fph_src: bool = True):
+    def __init__(self, fph_src: bool = True, src_extra: list[str] | None = None):
         self.dir = tempfile.mkdtemp(prefix="fph-faults-")
         self.vms: list[V.VM] = []
-        self.src = self.vm("src", fph=fph_src)
+        self.src = self.vm("src", fph=fph_src, extra=src_extra)
         self.guest = self.src.connect_guest(wait_ready=True)
         self.guest.check("fph-workload fill 96")
         self.guest.check("fph-workload dirty 400")
 
-    def vm(self, name: str, fph: bool = True, incoming: str | None = None):
-        m = V.VM(QEMU, IMAGE, self.dir, name, fph=fph, incoming=incoming)
+    def vm(self, name: str, fph: bool = True, incoming: str | None = None,
+           extra: list[str] | None = None):
+        m = V.VM(QEMU, IMAGE, self.dir, name, fph=fph, incoming=incoming,
+                 extra=extra)
         self.vms.append(m)
         return m
 
     def destination(self, name: str, fph: bool = True,
-                    caps: tuple[str, ...] = ()) -> tuple[V.VM, str]:
+                    caps: tuple[str, ...] = (),
+                    extra: list[str] | None = None) -> tuple[V.VM, str]:
         """A destination listening; @caps (and the return path) are set
         before it listens, as some (postcopy-preempt) must be."""
-        dst = self.vm(name, fph=fph, incoming="defer")
+        dst = self.vm(name, fph=fph, incoming="defer", extra=extra)
         uri = f"unix:{os.path.join(self.dir, name + '.mig')}"
         if caps:
             dst.cmd("migrate-set-capabilities", capabilities=[
@@ -135,7 +138,7 @@ def test_stalled_destination() -> None:
         time.sleep(2)
         st = s.src.stats()
         print(f"  destination stopped; {st['requests']} requests, "
-              f"{st['candidate-batches'] + st['confirm-batches']} answered")
+              f"{st['pages-armed']} pages armed (0: the first one waits)")
         # The guest resets the device (driver unbind) and binds again.
         t0 = time.monotonic()
         s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/virtio_fph.ko",
@@ -158,6 +161,58 @@ def test_stalled_destination() -> None:
         info = V.migrate(s.src, dst2, uri2, FAST)
         print(f"  second migration: {info['ram']['transferred'] >> 20} MiB, "
               f"{s.src.stats()['pages-skipped']} pages skipped in all")
+        print("  destination: " + verify(dst2.connect_guest(False)))
+    finally:
+        s.close()
+
+
+# The device behind a PCIe root port, where q35 can hot-unplug it (ACPI
+# hotplug, as libvirt lays out q35 domains); not on pcie.0, which cannot.
+ROOT_PORT = ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1"]
+EJECTABLE = ["-object", "free-page-hint,id=fph0,plug=off", *ROOT_PORT,
+             "-device", "virtio-fph-pci,bus=rp1"]
+# The guest powers off the slot at 0000:01:00 (acpiphp: _EJ0, QEMU
+# unplugs the device at once, also during a migration).
+EJECT = ("echo 0 > $(dirname $(grep -l '^0000:01:00$' "
+         "/sys/bus/pci/slots/*/address))/power")
+
+
+def test_eject_while_stalled() -> None:
+    """The guest ejects the device while a hint waits behind a stalled
+    destination: the unplug completes at once and QMP stays responsive;
+    the guest migrates on without the device, data intact."""
+    s = Setup(fph_src=False, src_extra=EJECTABLE)
+    try:
+        dst, uri = s.destination("stalled", fph=False, extra=ROOT_PORT)
+        V.start_migration(s.src, dst, uri, FAST)
+        os.kill(dst.get_pid(), signal.SIGSTOP)
+        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+        time.sleep(2)
+        st = s.src.stats()
+        print(f"  destination stopped; {st['requests']} requests, "
+              f"{st['pages-armed']} pages armed (0: the first one waits)")
+        t0 = time.monotonic()
+        s.guest.check(EJECT, timeout=30)
+        wait_for(lambda: not s.src.timed_cmd("query-fph-stats", 1)[0]
+                 ["device-present"], 10, "the device to go")
+        gone = time.monotonic() - t0
+        print(f"  guest ejected the device: gone after {gone:.2f} s")
+        worst = 0.0
+        for name in ("query-status", "query-fph-stats", "query-migrate"):
+            _, took = s.src.timed_cmd(name, 10)
+            worst = max(worst, took)
+        print(f"  QMP while stalled: slowest command {worst * 1000:.1f} ms")
+        assert worst < 0.1, f"QMP took {worst:.3f} s"
+        s.src.cmd("migrate_cancel")
+        wait_for(lambda: s.src.cmd("query-migrate")["status"] == "cancelled",
+                 60, "cancelled")
+        os.kill(dst.get_pid(), signal.SIGCONT)
+        dst.kill()
+        s.guest.check("fph-workload dirty 100")
+        dst2, uri2 = s.destination("after-eject", fph=False, extra=ROOT_PORT)
+        info = V.migrate(s.src, dst2, uri2, FAST)
+        print(f"  migration without the device: "
+              f"{info['ram']['transferred'] >> 20} MiB")
         print("  destination: " + verify(dst2.connect_guest(False)))
     finally:
         s.close()
@@ -343,6 +398,7 @@ def test_postcopy_no_fault_stall() -> None:
 
 
 TESTS = [test_cancel_then_migrate, test_stalled_destination,
+         test_eject_while_stalled,
          test_destination_without_object,
          test_ping_pong, test_driver_reload, test_guest_reboot,
          test_postcopy_after_hinting, test_postcopy_no_fault_stall]
