@@ -36,7 +36,15 @@ image: build guest
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-guest-image.sh $(BUILD)/guest
 
-check: image
+# The Debian 13 guest: systemd, postgresql, the driver installed by DKMS in
+# the image (scripts/build-debian-image.sh), cached in /var/cache/fph;
+# $(BUILD)/debian13 links to it.  tests/e2e/test_debian.py boots it.
+.PHONY: image-debian
+image-debian: build
+	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
+	  scripts/build-debian-image.sh $(BUILD)/debian13
+
+check: image image-debian
 	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
 	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; exit $$rc
 	scripts/lint.sh $(BUILD)
@@ -58,11 +66,21 @@ demo: image
 BENCH_MATRIX ?= full
 BENCH_ARGS ?=
 .PHONY: bench bench-smoke
-bench: image
+bench: image bench-debian
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --matrix $(BENCH_MATRIX) $(BENCH_ARGS) \
 	  --out docs/benchmarks/fph-bench.json --plot docs/benchmarks/fph-bench.png \
 	  --doc docs/benchmarks.md
+
+# The Debian 13 guest's scenarios (debian-*: idle, freed, page cache,
+# pgbench, NUMA), ~45 min; its own section of docs/benchmarks.md.
+.PHONY: bench-debian
+bench-debian: image-debian
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
+	  --guest debian13 --image $(BUILD)/debian13 $(BENCH_ARGS) \
+	  --out docs/benchmarks/debian13/fph-bench.json \
+	  --plot docs/benchmarks/debian13/fph-bench.png \
+	  --doc docs/benchmarks.md --doc-section debian13
 
 bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \

@@ -42,18 +42,25 @@ from results import Key, Results  # noqa: E402
 
 USAGE = """\
   --qemu PATH            emulator (build/fph-qemu)
-  --image DIR            guest image dir with vmlinuz, initramfs (build/guest)
+  --image DIR            guest image dir with vmlinuz, initramfs (build/guest);
+                         with --guest debian13 the disk image's (build/debian13)
+  --guest NAME           busybox (default) or debian13: the Debian 13 systemd
+                         guest on a qcow2 overlay per run, 2 vCPUs, its
+                         scenarios (debian-*); matrix: 2 GiB, 10 Gbit/s, 1 rep
   --matrix NAME          reduced (default): 1,2 GiB, 10 Gbit/s, 3 reps, all;
                          full: 1,2,4 GiB, 10 and 1 Gbit/s, 3 reps, all
   --smoke                1 GiB, 1 rep, freed-dirty, default vs fph; exit 1 if
                          fph transfers more than default or a run fails
   --mem 1G,2G            guest sizes      --bandwidth 10G,1G (Gbit/s; plain = B/s)
   --reps N               repetitions      --settle SEC (pause before migrating, 3)
-  --scenarios a,b        idle,freed-dirty,fragmented,churn
+  --scenarios a,b        idle,freed-dirty,fragmented,churn (busybox);
+                         debian-idle,debian-freed,debian-page-cache,
+                         debian-pgbench,debian-freed-numa (debian13)
   --contenders a,b       default,balloon-hint,balloon-report,fph
   --budget-min N         start no new run after N minutes
   --out FILE.json        raw results (rewritten after every run)
   --plot FILE.png        gnuplot PNG     --doc FILE.md  update its generated section
+  --doc-section NAME     which generated section of --doc (default: the unnamed one)
   --report-only FILE.json  regenerate plot/doc (or print tables) from raw results
   --append               add to the runs already in --out (another matrix part)
   --workdir DIR          scratch (default /tmp/fph-bench-PID)   --keep (keep logs)
@@ -105,6 +112,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(docs/benchmarks.md).", epilog=USAGE)
     a = ap.add_argument
     a("-h", "--help", action="help", help=argparse.SUPPRESS)
+    a("--guest", default="busybox", choices=matrix.GUESTS, help=argparse.SUPPRESS)
+    a("--doc-section", default="", help=argparse.SUPPRESS)
     for opt in ("--qemu", "--image", "--mem", "--bandwidth", "--reps", "--scenarios",
                 "--contenders", "--out", "--plot", "--doc", "--report-only", "--workdir"):
         a(opt, default="", help=argparse.SUPPRESS)
@@ -130,6 +139,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [1250000000], 3, [], []
     else:
         raise Usage(f"unknown matrix {o.matrix}")
+    if o.guest == "debian13" and not o.smoke:
+        o.matrix = "debian13"
+        o.mems, o.bws, o.n_reps = [2048], [1250000000], 1
     if not o.smoke and (o.mem + o.bandwidth + o.reps + o.scenarios + o.contenders):
         o.matrix += " + overrides"
     try:
@@ -145,11 +157,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         o.scen = split(o.scenarios)
     if o.contenders:
         o.cont = split(o.contenders)
-    o.scen = o.scen or list(matrix.SCENARIO_NAMES)
+    o.scen = o.scen or matrix.scenario_names(o.guest)
     o.cont = o.cont or list(matrix.CONTENDER_NAMES)
     for s in o.scen:
-        if s not in matrix.SCENARIO_NAMES:
-            raise Usage(f"unknown scenario {s}")
+        if s not in matrix.scenario_names(o.guest):
+            raise Usage(f"unknown scenario {s} for the {o.guest} guest")
     for c in o.cont:
         if c not in matrix.CONTENDER_NAMES:
             raise Usage(f"unknown contender {c}")
@@ -184,7 +196,7 @@ def make_report(o: argparse.Namespace, doc: dict) -> int:
                      f"({rel})\n\n")
     if o.doc:
         try:
-            report.update_doc(o.doc, body)
+            report.update_doc(o.doc, body, o.doc_section)
             log(f"fph-bench: updated {o.doc}")
         except OSError as e:
             log(f"fph-bench: cannot write {o.doc}: {e}")
@@ -266,15 +278,33 @@ def write_json_atomic(path: str, doc: dict) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _image_json(image: str) -> dict:
+    try:
+        with open(os.path.join(image, "image.json"), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _image_key(image: str) -> str:
+    """The disk image's cache key (scripts/build-debian-image.sh)."""
+    return _image_json(image).get("key", "")
+
+
+def _image_append(image: str) -> str:
+    return _image_json(image).get("append", "")
+
+
 def plan_runs(o: argparse.Namespace, run) -> list:
     """Repetitions outermost, so that an interrupted or budget-limited run
     still covers every cell; the contender order rotates."""
-    conts = [matrix.contender(c) for c in o.cont]
     plan, rot = [], 0
     for rep in range(1, o.n_reps + 1):
         for m in o.mems:
             for bw in o.bws:
                 for s in o.scen:
+                    only = matrix.scenario(s).contenders
+                    conts = [matrix.contender(c) for c in o.cont if not only or c in only]
                     plan += [run.RunSpec(m, bw, s, conts[(i + rot) % len(conts)], rep)
                              for i in range(len(conts))]
                     rot += 1
@@ -317,9 +347,10 @@ def main(argv: list[str]) -> int:
         log(f"fph-bench: --qemu and --image are required\nusage: fph-bench [options]\n{USAGE}",
             end="")
         return 2
-    for f in ("vmlinuz", "initramfs"):
+    disk = o.guest == "debian13"
+    for f in (("image.json",) if disk else ("vmlinuz", "initramfs")):
         if not os.path.exists(os.path.join(o.image, f)):
-            log(f"fph-bench: {o.image}/{f} missing (make image)")
+            log(f"fph-bench: {o.image}/{f} missing (make {'image-debian' if disk else 'image'})")
             return 2
     if not os.access(o.qemu, os.X_OK):
         log(f"fph-bench: {o.qemu} is not executable")
@@ -333,8 +364,8 @@ def main(argv: list[str]) -> int:
     interrupted = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: interrupted.append(1))
-    settings = run.Settings(o.qemu, o.image, settle_s=o.settle, downtime_ms=o.downtime_ms,
-                            keep=o.keep)
+    settings = run.Settings(o.qemu, o.image, disk=disk, settle_s=o.settle,
+                            downtime_ms=o.downtime_ms, keep=o.keep)
     plan = plan_runs(o, run)
 
     un = os.uname()
@@ -345,9 +376,11 @@ def main(argv: list[str]) -> int:
         "downtime_ms": o.downtime_ms, "settle_s": o.settle,
         "qemu": o.qemu, "qemu_version": qemu_version(o.qemu),
         "qemu_sha256": qemu_sha256(o.qemu), "image": o.image,
+        "guest": o.guest,
         "initramfs_sha256": _sha16(os.path.join(o.image, "initramfs")),
+        "image_key": _image_key(o.image),
         "guest_kernel": read_text(os.path.join(o.image, "kver")),
-        "append": guestctl.DEFAULT_APPEND,
+        "append": _image_append(o.image) if disk else guestctl.DEFAULT_APPEND,
         "host": f"{un.sysname} {un.release} {un.machine}",
         "nproc": os.sysconf("SC_NPROCESSORS_ONLN"),
         "loadavg_start": run.loadavg(), "started": run.iso_now(),

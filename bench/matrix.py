@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import guestctl
+import pgbench
+
 
 @dataclasses.dataclass(frozen=True)
 class Contender:
@@ -35,9 +38,31 @@ CONTENDERS = (
 
 @dataclasses.dataclass(frozen=True)
 class Scenario:
-    """One guest memory state at migration time."""
+    """One guest memory state at migration time, on one guest: the busybox
+    initramfs (scripts/build-guest-image.sh) or the Debian 13 disk image
+    (scripts/build-debian-image.sh, --guest debian13).  @qemu_args: a RAM
+    layout; @contenders: only these (default: all)."""
     name: str
     label: str
+    guest: str = "busybox"
+    qemu_args: tuple[str, ...] = ()
+    contenders: tuple[str, ...] = ()
+
+
+GUESTS = ("busybox", "debian13")
+# 1 GiB of file data, not zero pages: a 16 MiB random chunk written 64 times.
+PAGE_CACHE_FILE = "/var/tmp/fph-cold"
+# pgbench runs this long from the end of its setup: through the migration.
+PGBENCH_S = 90
+
+
+def numa_args(mem_mib: int) -> tuple[str, ...]:
+    """Two NUMA nodes of half the RAM each, on memory backends (what libvirt
+    generates for a domain with <numa> cells)."""
+    half = mem_mib // 2
+    return ("-object", f"memory-backend-ram,id=m0,size={half}M",
+            "-object", f"memory-backend-ram,id=m1,size={mem_mib - half}M",
+            "-numa", "node,memdev=m0", "-numa", "node,memdev=m1")
 
 
 SCENARIOS = (
@@ -46,19 +71,43 @@ SCENARIOS = (
     Scenario("fragmented", "60% of RAM written, every other page freed"),
     Scenario("churn", "freed-dirty + 64 MiB alloc/write/free churn at 64 MiB/s "
              "during migration"),
+    Scenario("debian-idle", "Debian 13, systemd up, nothing else", "debian13"),
+    Scenario("debian-freed", "Debian 13, a process wrote 60% of RAM and exited",
+             "debian13"),
+    Scenario("debian-page-cache", "Debian 13, 1 GiB of file data read (clean page cache)",
+             "debian13"),
+    Scenario("debian-pgbench", f"Debian 13, pgbench (scale {pgbench.SCALE}, 2 clients) "
+             "running through the migration", "debian13"),
+    Scenario("debian-freed-numa", "debian-freed on 2 NUMA nodes (memory-backend-ram)",
+             "debian13", qemu_args=("numa",), contenders=("default", "fph")),
 )
 
 CONTENDER_NAMES = tuple(c.name for c in CONTENDERS)
 SCENARIO_NAMES = tuple(s.name for s in SCENARIOS)
 
 
+def scenario_names(guest: str) -> list[str]:
+    return [s.name for s in SCENARIOS if s.guest == guest]
+
+
 def contender(name: str) -> Contender:
     return next(c for c in CONTENDERS if c.name == name)
+
+
+def scenario(name: str) -> Scenario:
+    return next(s for s in SCENARIOS if s.name == name)
+
+
+def scenario_qemu_args(name: str, mem_mib: int) -> list[str]:
+    return [a for x in scenario(name).qemu_args
+            for a in (numa_args(mem_mib) if x == "numa" else (x,))]
 
 
 def prepare_cmds(scenario: str, mem_mib: int) -> list[str]:
     """Guest commands that prepare a scenario (run before migrating).  Sizes
     scale with RAM so that the scenarios mean the same at every guest size."""
+    if scenario.startswith("debian-"):
+        return _prepare_debian(scenario, mem_mib)
     dirty = f"fph-workload dirty {mem_mib * 3 // 4}"
     if scenario == "freed-dirty":
         return [dirty]
@@ -72,9 +121,29 @@ def prepare_cmds(scenario: str, mem_mib: int) -> list[str]:
     return []
 
 
+def _prepare_debian(scenario: str, mem_mib: int) -> list[str]:
+    # Every Debian scenario starts from a settled system.
+    cmds = ["systemctl is-system-running --wait >/dev/null; true"]
+    if scenario in ("debian-freed", "debian-freed-numa"):
+        cmds.append(f"fph-workload dirty {mem_mib * 6 // 10}")
+    elif scenario == "debian-page-cache":
+        cmds.append(f"dd if=/dev/urandom of={PAGE_CACHE_FILE}.chunk bs=1M count=16 "
+                    f"status=none && for i in $(seq 64); do cat {PAGE_CACHE_FILE}.chunk; "
+                    f"done >{PAGE_CACHE_FILE} && sync && echo 3 >/proc/sys/vm/drop_caches "
+                    f"&& cat {PAGE_CACHE_FILE} >/dev/null")
+    elif scenario == "debian-pgbench":
+        cmds += [*pgbench.SETUP,
+                 guestctl.background("pgbench", pgbench.run_for(PGBENCH_S))]
+    return cmds
+
+
 def after_cmds(scenario: str) -> list[str]:
     """Guest commands run on the destination after the migration (output
     kept)."""
     if scenario == "churn":
         return ["fph-workload churn-status", "fph-workload stop churn"]
+    if scenario == "debian-pgbench":
+        # Wait for the run to end; its summary (tps, failed transactions),
+        # then TPC-B's invariants.
+        return [guestctl.background_wait("pgbench"), pgbench.INVARIANTS]
     return []

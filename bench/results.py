@@ -87,6 +87,19 @@ def skipped_mib(r: dict) -> float:
     return jnum(r, "fph_stats", "bytes-skipped") / MIB
 
 
+def pgbench_tps(r: dict) -> float:
+    """debian-pgbench: pgbench's tps over its whole run (through the
+    migration), from its summary on the destination."""
+    out = (r.get("after_out") or [""])[0]
+    for line in out.splitlines():
+        if line.startswith("tps = "):
+            try:
+                return float(line.split()[2])
+            except (IndexError, ValueError):
+                break
+    return NAN
+
+
 # ------------------------------------------------------------ grouping
 class Key(typing.NamedTuple):
     mem_mib: int

@@ -38,6 +38,7 @@ class Settings:
     """What every run of one invocation shares."""
     qemu: str
     image: str
+    disk: bool = False      # @image is a disk image dir (vm.DiskImage)
     settle_s: float = 3.0
     downtime_ms: int = 300
     keep: bool = False
@@ -85,11 +86,16 @@ def meminfo(guest: guestctl.Guest) -> dict:
 
 
 def _launch(st: Settings, rs: RunSpec, d: str, name: str, incoming: bool) -> V.VM:
-    append = f"{guestctl.DEFAULT_APPEND} fph.skipmods={rs.contender.skipmods}"
+    extra = [*rs.contender.qemu_args, *matrix.scenario_qemu_args(rs.scenario, rs.mem_mib)]
+    if st.disk:
+        # The image's own command line; udev loads the drivers of the
+        # devices the contender has (modalias), nothing else.
+        kw = {"disk": os.path.join(d, "disk.qcow2"), "smp": 2}
+    else:
+        kw = {"append": f"{guestctl.DEFAULT_APPEND} fph.skipmods={rs.contender.skipmods}"}
     try:
         return V.VM(st.qemu, st.image, d, name, mem=f"{rs.mem_mib}M", fph=False,
-                    incoming="defer" if incoming else None, append=append,
-                    extra=list(rs.contender.qemu_args))
+                    incoming="defer" if incoming else None, extra=extra, **kw)
     except VMLaunchFailure as e:
         what = "destination" if incoming else "source"
         cause = e.__cause__ or e
@@ -132,6 +138,9 @@ def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
     os.makedirs(d, exist_ok=True)
     src = dst = None
     try:
+        if st.disk:
+            # One overlay per run, opened by its source and its destination.
+            V.DiskImage(st.image).overlay(os.path.join(d, "disk.qcow2"))
         src = _launch(st, rs, d, "src", False)
         con = src.connect_guest(wait_ready=False)
         r["boot_s"] = con.wait_ready(st.boot_timeout)
@@ -160,7 +169,7 @@ def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
         # On the destination: sampler minimum, memory afterwards, guest cost.
         dcon = dst.connect_guest(wait_ready=False)
         _sampler_min(r, dcon.check(SAMPLER_STOP, 60))
-        r["after_out"] = [dcon.check(cmd, 120) for cmd in matrix.after_cmds(rs.scenario)]
+        r["after_out"] = [dcon.check(cmd, 300) for cmd in matrix.after_cmds(rs.scenario)]
         if rs.scenario == "churn":
             kv = guestctl.parse_kv(r["after_out"][0], "churn")
             bad = _leading_int(kv["bad"]) if "bad" in kv else 1

@@ -6,7 +6,8 @@
 #
 # The initramfs holds busybox-static, the virtio modules of a Debian
 # linux-image-amd64 kernel, virtio_balloon, the fph-workload binary and,
-# if given, the fph guest driver.  /init is guest-image/init.
+# if given, the fph guest driver.  /init is guest-image/init; the serial
+# command protocol it serves is guest-image/fph-agent.sh (/usr/bin/fph-agent).
 #
 # Environment:
 #   KVER          kernel version (default: the vermagic of FPH_GUEST_KO if
@@ -114,6 +115,7 @@ done
 
 install -m 0755 "$workload" "$img/usr/bin/fph-workload"
 install -m 0755 "$root/guest-image/init" "$img/init"
+install -m 0755 "$root/guest-image/fph-agent.sh" "$img/usr/bin/fph-agent"
 
 # Copy one module (decompressing .ko.xz/.ko.zst/.ko.gz) into lib/modules/fph.
 add_module() {

@@ -173,6 +173,15 @@ class Guest:
         except GuestError:
             return False
 
+    def start_background(self, name: str, cmd: str) -> None:
+        """Start @cmd in the guest's background (see background())."""
+        self.check(background(name, cmd))
+
+    def wait_background(self, name: str, timeout: float) -> str:
+        """Wait for the background command @name to end; its output.
+        Raises GuestError if it does not end in time or exits non-zero."""
+        return self.check(background_wait(name), timeout)
+
     def poweroff(self, timeout: float = 10.0) -> None:
         """Power the guest off (poweroff -f); no reply is expected."""
         self._counter += 1
@@ -180,6 +189,21 @@ class Guest:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._recv(0.2):
             pass
+
+
+def background(name: str, cmd: str) -> str:
+    """The guest command line that starts @cmd in the background, where it
+    may outlive a migration: its output goes to /run/fph-NAME.log, its exit
+    code to /run/fph-NAME.rc when it ends."""
+    return (f"rm -f /run/fph-{name}.rc; ( {cmd} >/run/fph-{name}.log 2>&1; "
+            f"echo $? >/run/fph-{name}.rc ) >/dev/null 2>&1 &")
+
+
+def background_wait(name: str) -> str:
+    """The guest command line that waits for background() @name to end,
+    prints its output and fails unless it exited 0."""
+    return (f"while ! test -e /run/fph-{name}.rc; do sleep 1; done; "
+            f"cat /run/fph-{name}.log; test \"$(cat /run/fph-{name}.rc)\" = 0")
 
 
 def parse_kv(output: str, prefix: str | None = None) -> dict[str, str]:

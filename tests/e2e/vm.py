@@ -6,6 +6,13 @@ through QEMUMachine (vm.cmd(...), raising qemu.qmp.ExecuteError), the
 guest's serial console on QEMUMachine's console socket, driven by
 guestctl.Guest (the one serial-console helper).
 
+The guest is the busybox initramfs of scripts/build-guest-image.sh, or,
+with disk=OVERLAY, a distribution on a disk: the DiskImage in image_dir
+(scripts/build-debian-image.sh), its kernel and initrd booted directly and
+its root file system on virtio-blk, the qcow2 OVERLAY over the cached
+image.  A migration's source and destination open the same overlay
+(DiskImage.overlay() makes one per migration).
+
 QEMU's python/qemu lives in the QEMU source tree the build unpacks
 (QEMU_SRC in build/qemu.env); meson and the Makefile put QEMU_SRC/python
 on PYTHONPATH.
@@ -13,7 +20,9 @@ on PYTHONPATH.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -32,15 +41,91 @@ class MigrationError(Exception):
     """The migration failed, was cancelled, or did not finish in time."""
 
 
+class DiskImage:
+    """A guest on a disk: image_dir/image.json, as scripts/build-debian-image.sh
+    writes it (disk, kernel, initrd: file names in image_dir; append: the
+    kernel command line; kver)."""
+
+    # Under TCG a systemd guest takes 30-60 s to its agent, more on a
+    # loaded machine.
+    READY_TIMEOUT = 240.0
+
+    def __init__(self, image_dir: str):
+        self.dir = image_dir
+        path = os.path.join(image_dir, "image.json")
+        with open(path) as f:
+            self.desc = json.load(f)
+        self.name = self.desc.get("name", os.path.basename(image_dir))
+        self.kver = self.desc.get("kver", "")
+        self.append = self.desc["append"]
+        self.disk, self.kernel, self.initrd = (
+            os.path.realpath(os.path.join(image_dir, self.desc[k]))
+            for k in ("disk", "kernel", "initrd"))
+        self.format = self.desc.get("format", "qcow2")
+        for f in (self.disk, self.kernel, self.initrd):
+            if not os.path.isfile(f):
+                raise FileNotFoundError(f"{path}: {f} missing")
+
+    @staticmethod
+    def present(image_dir: str) -> bool:
+        return os.path.isfile(os.path.join(image_dir, "image.json"))
+
+    def overlay(self, path: str) -> str:
+        """Create the qcow2 @path over the image (its backing file, which
+        is never written) and return @path; one per migration, opened by
+        its source and its destination."""
+        try:
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2",
+                            "-b", self.disk, "-F", self.format, path],
+                           check=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        except FileNotFoundError as e:
+            raise RuntimeError("qemu-img not found (apt-get install "
+                               "qemu-utils)") from e
+        except subprocess.CalledProcessError as e:
+            raise RuntimeError(f"qemu-img create {path}: {e.stdout}") from e
+        return path
+
+    def qemu_args(self, disk: str, mem: str = "1G", append: str | None = None,
+                  extra: list[str] | None = None, smp: int = 1) -> list[str]:
+        """QEMU arguments booting the image's kernel with its root on
+        virtio-blk, the qcow2 @disk (cache=none: what reaches the disk
+        is on the disk, as shared-storage migration wants)."""
+        return ["-machine", "q35", "-accel", "tcg", "-m", mem,
+                "-smp", str(smp), "-nodefaults", "-no-user-config",
+                "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+                "-kernel", self.kernel, "-initrd", self.initrd,
+                "-append", self.append if append is None else append,
+                "-drive", f"if=none,id=root,file={disk},format=qcow2,"
+                          "cache=none,discard=unmap",
+                "-device", "virtio-blk-pci,drive=root,id=root-blk",
+                *(extra or [])]
+
+
 class VM(QEMUMachine):
-    """One QEMU process running the test guest, launched on construction."""
+    """One QEMU process running the test guest, launched on construction.
+
+    @append: the kernel command line (default: guestctl.DEFAULT_APPEND, or
+    the disk image's own).  @disk: boot the DiskImage in @image_dir with
+    @disk, a qcow2 overlay over it (DiskImage.overlay()), as its root."""
 
     def __init__(self, qemu: str, image_dir: str, workdir: str, name: str,
                  mem: str = "1G", fph: bool = True, incoming: str | None = None,
-                 append: str = guestctl.DEFAULT_APPEND,
-                 extra: list[str] | None = None, smp: int = 1):
-        args = guestctl.qemu_args(image_dir, mem=mem, append=append,
-                                  extra=extra, smp=smp)
+                 append: str | None = None,
+                 extra: list[str] | None = None, smp: int = 1,
+                 disk: str | None = None):
+        self.image: DiskImage | None = None
+        self.ready_timeout = 120.0
+        if disk:
+            self.image = DiskImage(image_dir)
+            self.ready_timeout = DiskImage.READY_TIMEOUT
+            args = self.image.qemu_args(disk, mem=mem, append=append,
+                                        extra=extra, smp=smp)
+        else:
+            args = guestctl.qemu_args(image_dir, mem=mem,
+                                      append=(guestctl.DEFAULT_APPEND if append is None
+                                              else append),
+                                      extra=extra, smp=smp)
         if fph:
             args += ["-object", "free-page-hint,id=fph0"]
         if incoming:
@@ -52,6 +137,8 @@ class VM(QEMUMachine):
         # The console is a socket pair from the start: nothing the guest
         # prints is lost, and a destination is not held up by it.
         self.set_console()
+        self.launched_at = time.monotonic()
+        self.boot_s: float | None = None   # launch to FPH-GUEST-READY
         self.launch()
 
     @property
@@ -59,11 +146,16 @@ class VM(QEMUMachine):
         """QEMU's stdout/stderr (kept in workdir after shutdown)."""
         return os.path.join(self.log_dir, f"{self._name}.log")
 
-    def connect_guest(self, wait_ready: bool) -> guestctl.Guest:
+    def connect_guest(self, wait_ready: bool,
+                      timeout: float | None = None) -> guestctl.Guest:
+        """The guest on the serial console; @wait_ready: once it printed
+        FPH-GUEST-READY (within @timeout s, default 120, a disk image's
+        DiskImage.READY_TIMEOUT)."""
         self.guest = guestctl.Guest(self.console_socket,
                                     log_path=self.serial_log)
         if wait_ready:
-            self.guest.wait_ready(120)
+            self.guest.wait_ready(timeout or self.ready_timeout)
+            self.boot_s = time.monotonic() - self.launched_at
         return self.guest
 
     def stats(self) -> dict:
