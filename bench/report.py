@@ -205,8 +205,7 @@ def targets(R: Results, mem_mib: int = 2048) -> str:
     """The issue's target checks, for one guest size."""
     if not R.has("fph") or mem_mib not in R.mems:
         return ""
-    o = (f"### Targets ({mem_label(mem_mib)} guest)\n\n"
-         "| bandwidth | target | measured (medians) | met |\n|---|---|---|---|\n")
+    o = ""
     for bw in R.bws:
         def med(s, c, f):
             return R.median(Key(mem_mib, bw, s, c), f)
@@ -246,7 +245,10 @@ def targets(R: Results, mem_mib: int = 2048) -> str:
         o += (f"| {bl} | guest memory withheld = 0 (max MemFree drop during migration, "
               f"non-churn scenarios) | fph {num(wf, 1)} MiB; default (noise floor) "
               f"{num(wd, 1)} MiB | {'yes' if wf <= max(wd, 0.0) + 4 else '**no**'} |\n")
-    return o + "\n"
+    if not o:
+        return ""
+    return (f"### Targets ({mem_label(mem_mib)} guest)\n\n"
+            "| bandwidth | target | measured (medians) | met |\n|---|---|---|---|\n" + o + "\n")
 
 
 def debian_targets(R: Results, mem_mib: int = 2048) -> str:
