@@ -18,7 +18,7 @@ mkdir -p "$cache/src"
 pristine=$("$here/scripts/fetch-qemu.sh" "$cache/src")
 version=$(basename "$pristine")
 
-patches=("$here"/patches/qemu/[0-9][0-9][0-9][1-9]-*.patch)
+mapfile -t patches < <(sed "s|^|$here/patches/qemu/|" "$here/patches/qemu/series")
 configure_args=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
     --enable-modules --without-default-features --enable-kvm --enable-tcg
     --disable-docs --disable-install-blobs)

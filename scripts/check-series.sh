@@ -14,7 +14,8 @@ mkdir "$work/build"
 (cd "$work/build" && ../configure --python=/usr/bin/python3 \
     --target-list=x86_64-softmmu --enable-modules --without-default-features \
     --enable-kvm --enable-tcg --disable-docs --disable-install-blobs >/dev/null)
-for p in "$here"/patches/qemu/[0-9][0-9][0-9][1-9]-*.patch; do
+while read -r name; do
+    p=$here/patches/qemu/$name
     patch -d "$work" -p1 --quiet < "$p"
     if ninja -C "$work/build" qemu-system-x86_64 >"$work/build/ninja.log" 2>&1; then
         echo "check-series: builds: $(basename "$p")"
@@ -23,5 +24,5 @@ for p in "$here"/patches/qemu/[0-9][0-9][0-9][1-9]-*.patch; do
         tail -20 "$work/build/ninja.log"
         exit 1
     fi
-done
+done < "$here/patches/qemu/series"
 echo "check-series: every patch builds on its own"

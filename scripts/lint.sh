@@ -21,9 +21,10 @@ rc=0
 for f in "$here"/module/*.c "$here"/module/*.h; do
     perl "$cp" -q --no-tree -f "$f" || rc=1
 done
-for p in "$here"/patches/qemu/000[1-9]-*.patch; do
+while read -r name; do
+    p=$here/patches/qemu/$name
     perl "$cp" -q "$p" || rc=1
-done
+done < "$here/patches/qemu/series"
 echo "lint: QEMU checkpatch on module/ and patches/qemu: $(verdict $rc)"
 
 make -s -C "$here/guest" checkpatch || status=1
