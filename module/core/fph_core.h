@@ -81,7 +81,9 @@ typedef struct FphHookOps {
     /*
      * Optional batch forms, used instead of the above when set: the whole
      * plan in one call, so the backend takes its locks once (the QEMU hook
-     * contends with the migration thread).  All or nothing: 0 or -ESTALE.
+     * contends with the migration thread).  All or nothing: 0, or a
+     * negative errno for the whole batch (-ESTALE: epoch over; -EINVAL,
+     * -ECANCELED from the QEMU hook); every item gets the same result.
      */
     int (*arm_batch)(void *opaque, uint64_t token, const FphRamRange *ranges,
                      size_t n);
