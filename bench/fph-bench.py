@@ -55,7 +55,8 @@ USAGE = """\
   --reps N               repetitions      --settle SEC (pause before migrating, 3)
   --scenarios a,b        idle,freed-dirty,fragmented,churn (busybox);
                          debian-idle,debian-freed,debian-page-cache,
-                         debian-pgbench,debian-freed-numa (debian13)
+                         debian-pgbench,debian-freed-numa,debian-freed-memfd
+                         (debian13)
   --contenders a,b       default,balloon-hint,balloon-report,fph
   --budget-min N         start no new run after N minutes
   --out FILE.json        raw results (rewritten after every run)
@@ -139,7 +140,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [1250000000], 3, [], []
     else:
         raise Usage(f"unknown matrix {o.matrix}")
-    if o.guest == "debian13" and not o.smoke:
+    if o.guest == "debian13":
+        if o.smoke or o.matrix != "reduced":
+            raise Usage("--smoke and --matrix are for the busybox guest; --guest debian13 "
+                        "has its own matrix (2 GiB, 10 Gbit/s, 1 rep; --mem, --bandwidth, "
+                        "--reps override it)")
         o.matrix = "debian13"
         o.mems, o.bws, o.n_reps = [2048], [1250000000], 1
     if not o.smoke and (o.mem + o.bandwidth + o.reps + o.scenarios + o.contenders):
@@ -165,6 +170,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for c in o.cont:
         if c not in matrix.CONTENDER_NAMES:
             raise Usage(f"unknown contender {c}")
+    for s in o.scen:
+        only = matrix.scenario(s).contenders
+        if only and not set(only) & set(o.cont):
+            raise Usage(f"scenario {s} runs only with {','.join(only)}")
     return o
 
 

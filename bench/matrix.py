@@ -40,12 +40,13 @@ CONTENDERS = (
 class Scenario:
     """One guest memory state at migration time, on one guest: the busybox
     initramfs (scripts/build-guest-image.sh) or the Debian 13 disk image
-    (scripts/build-debian-image.sh, --guest debian13).  @qemu_args: a RAM
-    layout; @contenders: only these (default: all)."""
+    (scripts/build-debian-image.sh, --guest debian13).  @layout: a RAM
+    layout (layout_args(); "" plain -m); @contenders: only these (default:
+    all)."""
     name: str
     label: str
     guest: str = "busybox"
-    qemu_args: tuple[str, ...] = ()
+    layout: str = ""
     contenders: tuple[str, ...] = ()
 
 
@@ -56,13 +57,20 @@ PAGE_CACHE_FILE = "/var/tmp/fph-cold"
 PGBENCH_S = 90
 
 
-def numa_args(mem_mib: int) -> tuple[str, ...]:
-    """Two NUMA nodes of half the RAM each, on memory backends (what libvirt
-    generates for a domain with <numa> cells)."""
-    half = mem_mib // 2
-    return ("-object", f"memory-backend-ram,id=m0,size={half}M",
-            "-object", f"memory-backend-ram,id=m1,size={mem_mib - half}M",
-            "-numa", "node,memdev=m0", "-numa", "node,memdev=m1")
+def layout_args(layout: str, mem_mib: int) -> tuple[str, ...]:
+    """QEMU arguments for a RAM layout libvirt generates: "numa", two NUMA
+    nodes of half the RAM each on memory backends (a domain with <numa>
+    cells); "memfd", all RAM on one shared memfd backend (<memoryBacking>
+    <source type='memfd'/><access mode='shared'/>, e.g. for virtiofs)."""
+    if layout == "numa":
+        half = mem_mib // 2
+        return ("-object", f"memory-backend-ram,id=m0,size={half}M",
+                "-object", f"memory-backend-ram,id=m1,size={mem_mib - half}M",
+                "-numa", "node,memdev=m0", "-numa", "node,memdev=m1")
+    if layout == "memfd":
+        return ("-object", f"memory-backend-memfd,id=ram0,size={mem_mib}M,share=on",
+                "-machine", "memory-backend=ram0")
+    raise ValueError(f"unknown RAM layout {layout}")
 
 
 SCENARIOS = (
@@ -79,7 +87,10 @@ SCENARIOS = (
     Scenario("debian-pgbench", f"Debian 13, pgbench (scale {pgbench.SCALE}, 2 clients) "
              "running through the migration", "debian13"),
     Scenario("debian-freed-numa", "debian-freed on 2 NUMA nodes (memory-backend-ram)",
-             "debian13", qemu_args=("numa",), contenders=("default", "fph")),
+             "debian13", layout="numa", contenders=("default", "fph")),
+    Scenario("debian-freed-memfd", "debian-freed with RAM on a shared memfd "
+             "(-machine memory-backend=)", "debian13", layout="memfd",
+             contenders=("default", "fph")),
 )
 
 CONTENDER_NAMES = tuple(c.name for c in CONTENDERS)
@@ -99,8 +110,8 @@ def scenario(name: str) -> Scenario:
 
 
 def scenario_qemu_args(name: str, mem_mib: int) -> list[str]:
-    return [a for x in scenario(name).qemu_args
-            for a in (numa_args(mem_mib) if x == "numa" else (x,))]
+    layout = scenario(name).layout
+    return list(layout_args(layout, mem_mib)) if layout else []
 
 
 def prepare_cmds(scenario: str, mem_mib: int) -> list[str]:
@@ -124,7 +135,7 @@ def prepare_cmds(scenario: str, mem_mib: int) -> list[str]:
 def _prepare_debian(scenario: str, mem_mib: int) -> list[str]:
     # Every Debian scenario starts from a settled system.
     cmds = ["systemctl is-system-running --wait >/dev/null; true"]
-    if scenario in ("debian-freed", "debian-freed-numa"):
+    if scenario in ("debian-freed", "debian-freed-numa", "debian-freed-memfd"):
         cmds.append(f"fph-workload dirty {mem_mib * 6 // 10}")
     elif scenario == "debian-page-cache":
         cmds.append(f"dd if=/dev/urandom of={PAGE_CACHE_FILE}.chunk bs=1M count=16 "

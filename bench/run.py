@@ -13,6 +13,7 @@ import shutil
 import time
 
 import guestctl
+import pgbench
 import vm as V
 from qemu.machine.machine import VMLaunchFailure
 
@@ -176,6 +177,13 @@ def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
             r["churn_bad"] = 1 if bad is None else bad
             if r["churn_bad"] != 0:
                 raise RuntimeError(f"churn verification failed: {r['after_out'][0]}")
+        if rs.scenario == "debian-pgbench":
+            # The database's own checks: no failed transaction, TPC-B holds.
+            try:
+                r["pgbench_tps_line"] = pgbench.check_run(r["after_out"][0])
+                r["tpcb_sum"], r["tpcb_history"] = pgbench.invariants(r["after_out"][1])
+            except AssertionError as e:
+                raise RuntimeError(f"pgbench verification failed: {e}") from e
         if rs.contender.fph:
             r["guest_fph"] = _guest_fph(dcon.check(GUEST_FPH, 60))
         time.sleep(1)

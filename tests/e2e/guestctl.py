@@ -195,8 +195,10 @@ def background(name: str, cmd: str) -> str:
     """The guest command line that starts @cmd in the background, where it
     may outlive a migration: its output goes to /run/fph-NAME.log, its exit
     code to /run/fph-NAME.rc when it ends."""
-    return (f"rm -f /run/fph-{name}.rc; ( {cmd} >/run/fph-{name}.log 2>&1; "
-            f"echo $? >/run/fph-{name}.rc ) >/dev/null 2>&1 &")
+    rc = f"/run/fph-{name}.rc"
+    # The exit code appears whole (rename), once the log is complete.
+    return (f"rm -f {rc}; ( {{ {cmd}; }} >/run/fph-{name}.log 2>&1; "
+            f"echo $? >{rc}.tmp; mv {rc}.tmp {rc} ) >/dev/null 2>&1 &")
 
 
 def background_wait(name: str) -> str:

@@ -33,13 +33,18 @@ INVARIANTS = (f"{PG} psql -d bench -AtF' ' -c \"SELECT "
               "(SELECT count(*) FROM pgbench_history)\"")
 
 
-def check_invariants(g: guestctl.Guest) -> tuple[int, int]:
-    """sum(abalance) = sum(bbalance) = sum(tbalance) = sum(delta) and a
-    non-empty history; returns (the sum, history rows)."""
-    v = g.check(INVARIANTS, 300).strip().splitlines()[-1].split()
+def invariants(out: str) -> tuple[int, int]:
+    """INVARIANTS' output: sum(abalance) = sum(bbalance) = sum(tbalance) =
+    sum(delta) and a non-empty history; returns (the sum, history rows)."""
+    v = (out.strip().splitlines() or [""])[-1].split()
     assert len(v) == 5 and len(set(v[:4])) == 1 and int(v[4]) > 0, \
         f"TPC-B invariants broken: balances/delta/history {v}"
     return int(v[0]), int(v[4])
+
+
+def check_invariants(g: guestctl.Guest) -> tuple[int, int]:
+    """invariants() in guest @g."""
+    return invariants(g.check(INVARIANTS, 300))
 
 
 def check_run(out: str) -> str:

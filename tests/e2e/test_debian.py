@@ -63,8 +63,9 @@ def wait_bound(g: guestctl.Guest, timeout: float = 60) -> str:
         time.sleep(2)
 
 
-# Running in the guest while it migrates.
-LOAD_S = 40
+# Running in the guest while it migrates (asserted: still running when
+# the migration has completed).
+LOAD_S = 90
 DURING = {
     "pgbench": pgbench.run_for(LOAD_S),
     "stress": (f"stress-ng --vm 2 --vm-bytes {STRESS_MIB}M --vm-method "
@@ -129,12 +130,15 @@ def test_pgbench_migration() -> None:
         st = src.stats()
         src.kill()
         src = None
+        g2 = dst.connect_guest(wait_ready=False)
+        for name in DURING:
+            assert g2.run(f"test -e /run/fph-{name}.rc")[0] != 0, \
+                f"{name} ended before the migration did: it ran beside it only in part"
         print(f"  migrated: {S.mib(info['ram']['transferred'])} in "
               f"{info['total-time']} ms, downtime {info['downtime']} ms, "
               f"{info['ram']['dirty-sync-count']} syncs; skipped "
               f"{S.mib(st['bytes-skipped'])} ({st['requests']} requests)")
 
-        g2 = dst.connect_guest(wait_ready=False)
         tps = pgbench.check_run(g2.wait_background("pgbench", LOAD_S + 300))
         stress = g2.wait_background("stress", LOAD_S + 300)
         assert "failed: 0" in stress and "passed: 2" in stress, stress

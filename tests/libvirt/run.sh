@@ -23,7 +23,9 @@
 #    replies "enabled": true and "device-present": true, and, once the guest
 #    has booted, "driver-ok": true (the guest driver bound); and that HMP
 #    `qom-get /objects/fph0 stats` shows the same;
-# 4. destroys and undefines the domain.
+# 4. destroys and undefines the domain; then does 3. again with two <numa>
+#    cells of uneven size (libvirt: a memory-backend-ram per cell, -numa
+#    node,memdev=) and checks that all of its RAM is hintable.
 #
 # Nothing in /etc/libvirt is changed: the domain XML turns security labelling
 # off for itself (<seclabel type='none'/>), so an emulator under /opt or a
@@ -62,7 +64,7 @@ fi
 # ---- work dir, emulator, guest -------------------------------------------------
 work=$(mktemp -d /var/tmp/fph-libvirt.XXXXXX)
 chmod 0755 "$work"
-dom=fph-test-$$
+dom=
 virsh() { command virsh -q -c qemu:///system "$@"; }
 started=()
 cleanup() {
@@ -122,45 +124,78 @@ if ! timeout 10 virsh uri >/dev/null 2>&1; then
 fi
 log "libvirt $(command virsh --version), emulator $emulator"
 
-# ---- 3. domain -------------------------------------------------------------------
-sed -e "s|<name>fph-demo</name>|<name>$dom</name>|" \
-    -e "s|/opt/fph/bin/qemu-system-x86_64|$emulator|" \
-    -e "s|/var/lib/fph/guest/|$work/guest/|g" \
-    "$root/docs/libvirt-domain.xml" >"$work/domain.xml"
-grep -q "<emulator>$emulator</emulator>" "$work/domain.xml" \
-    || fail "docs/libvirt-domain.xml: no <emulator>/opt/fph/bin/qemu-system-x86_64</emulator>"
-grep -q "<kernel>$work/guest/vmlinuz</kernel>" "$work/domain.xml" \
-    || fail "docs/libvirt-domain.xml: no <kernel>/var/lib/fph/guest/vmlinuz</kernel>"
-
-virsh define "$work/domain.xml" >"$work/virsh.log" 2>&1 || { cat "$work/virsh.log"; fail "virsh define"; }
-defined=1
-qemu_log=/var/log/libvirt/qemu/$dom.log
-if ! virsh start "$dom" >"$work/virsh.log" 2>&1; then
-    cat "$work/virsh.log"
-    [ -f "$qemu_log" ] && tail -n 20 "$qemu_log"
-    fail "virsh start $dom"
-fi
-
+# ---- 3. domains -------------------------------------------------------------------
 stats() { virsh qemu-monitor-command "$dom" '{"execute":"query-fph-stats"}'; }
 field() {  # field JSON NAME -> value of return.NAME
     python3 -c 'import json,sys; r=json.loads(sys.argv[1])["return"]; print(json.dumps(r[sys.argv[2]]))' "$1" "$2"
 }
-reply=$(stats 2>&1) || fail "query-fph-stats: $reply"
-log "query-fph-stats: $reply"
-[ "$(field "$reply" enabled)" = true ] || fail "\"enabled\" is not true: $reply"
-[ "$(field "$reply" device-present)" = true ] || fail "\"device-present\" is not true: $reply"
 
-# The guest boots (TCG) and loads virtio_fph.
-t0=$(date +%s)
-while [ "$(field "$reply" driver-ok)" != true ]; do
-    [ $(( $(date +%s) - t0 )) -lt 120 ] || fail "guest driver not bound after 120 s: $reply"
-    sleep 2
+# run_domain NAME [SED-ARGS...]: docs/libvirt-domain.xml, edited by SED-ARGS,
+# defined as domain NAME and started; query-fph-stats must show the device
+# and, once the guest has booted, its driver bound.  Sets $reply, $bound_s.
+run_domain() {
+    dom=$1
+    shift
+    sed -e "s|<name>fph-demo</name>|<name>$dom</name>|" \
+        -e "s|/opt/fph/bin/qemu-system-x86_64|$emulator|" \
+        -e "s|/var/lib/fph/guest/|$work/guest/|g" "$@" \
+        "$root/docs/libvirt-domain.xml" >"$work/$dom.xml"
+    grep -q "<emulator>$emulator</emulator>" "$work/$dom.xml" \
+        || fail "docs/libvirt-domain.xml: no <emulator>/opt/fph/bin/qemu-system-x86_64</emulator>"
+    grep -q "<kernel>$work/guest/vmlinuz</kernel>" "$work/$dom.xml" \
+        || fail "docs/libvirt-domain.xml: no <kernel>/var/lib/fph/guest/vmlinuz</kernel>"
+
+    virsh define "$work/$dom.xml" >"$work/virsh.log" 2>&1 || { cat "$work/virsh.log"; fail "virsh define"; }
+    defined=1
+    qemu_log=/var/log/libvirt/qemu/$dom.log
+    if ! virsh start "$dom" >"$work/virsh.log" 2>&1; then
+        cat "$work/virsh.log"
+        [ -f "$qemu_log" ] && tail -n 20 "$qemu_log"
+        fail "virsh start $dom"
+    fi
     reply=$(stats 2>&1) || fail "query-fph-stats: $reply"
-done
+    log "$dom: query-fph-stats: $reply"
+    [ "$(field "$reply" enabled)" = true ] || fail "\"enabled\" is not true: $reply"
+    [ "$(field "$reply" device-present)" = true ] || fail "\"device-present\" is not true: $reply"
 
+    # The guest boots (TCG) and loads virtio_fph.
+    local t0
+    t0=$(date +%s)
+    while [ "$(field "$reply" driver-ok)" != true ]; do
+        [ $(( $(date +%s) - t0 )) -lt 120 ] || fail "guest driver not bound after 120 s: $reply"
+        sleep 2
+        reply=$(stats 2>&1) || fail "query-fph-stats: $reply"
+    done
+    bound_s=$(( $(date +%s) - t0 ))
+}
+
+stop_domain() {
+    virsh destroy "$dom" >/dev/null 2>&1
+    virsh undefine "$dom" >/dev/null 2>&1
+    defined=
+}
+
+run_domain "fph-test-$$"
 hmp=$(virsh qemu-monitor-command "$dom" --hmp 'qom-get /objects/fph0 stats' 2>&1)
 echo "$hmp" | grep -q '"driver-ok": true' || fail "HMP qom-get /objects/fph0 stats: $hmp"
+plain="started $dom; query-fph-stats enabled, device present, guest driver bound after ${bound_s}s"
+stop_domain
 
-echo "PASS libvirt: $(command virsh --version) started $dom on $emulator;" \
-     "query-fph-stats enabled, device present, guest driver bound after $(( $(date +%s) - t0 ))s"
+# The same domain with two <numa> cells of uneven size: libvirt puts each
+# cell's memory on its own memory-backend-ram and -numa node,memdev=, and
+# every byte of it must be hintable.
+run_domain "fph-test-numa-$$" -e "s|<vcpu>1</vcpu>|<vcpu>2</vcpu><cpu><numa>\
+<cell id='0' cpus='0' memory='384' unit='MiB'/>\
+<cell id='1' cpus='1' memory='640' unit='MiB'/></numa></cpu>|"
+grep -q 'memory-backend-ram' "$qemu_log" && grep -q 'memdev' "$qemu_log" \
+    || fail "libvirt did not put the <numa> cells on memory backends: $(grep -o -- '-numa [^ ]*' "$qemu_log" | tr '\n' ' ')"
+ram=$(field "$reply" ram-bytes) hintable=$(field "$reply" hintable-bytes)
+[ "$ram" = $((1024 << 20)) ] || fail "NUMA domain: ram-bytes $ram, expected 1 GiB: $reply"
+# All but the few hundred KiB of read-only PAM below 1 MiB.
+[ "$hintable" -ge $(( ram - (1 << 20) )) ] \
+    || fail "NUMA domain: only $hintable of $ram bytes hintable: $reply"
+numa="NUMA domain (2 memory-backend-ram cells, 384+640 MiB): $hintable of $ram bytes hintable, driver bound after ${bound_s}s"
+stop_domain
+
+echo "PASS libvirt: $(command virsh --version) on $emulator: $plain; $numa"
 exit 0
