@@ -207,7 +207,7 @@ def test_eject_while_stalled() -> None:
         st = s.src.stats()
         print(f"  destination stopped; {st['requests']} requests, "
               f"{st['pages-armed']} pages armed (0: the first one waits)")
-        # What patch 9 is for: the eject finds a request in the hand-off.
+        # What patch 13 is for: the eject finds a request in the hand-off.
         assert st["requests"] > 0 and st["pages-armed"] == 0, st
         t0 = time.monotonic()
         s.guest.check(EJECT, timeout=30)
@@ -390,7 +390,7 @@ def postcopy_run(fph: bool) -> dict:
 
 def test_postcopy_no_fault_stall() -> None:
     """After the switch the destination faults on pages fph skipped: they
-    must be served at once (QEMU patch 8: as zero pages), not when postcopy
+    must be served at once (QEMU patch 12: as zero pages), not when postcopy
     ends.  From the switch until the guest has allocated and written freed
     memory, and the vCPU blocktime, within 1.2x of default QEMU's in the
     same run; guest data intact."""
@@ -408,7 +408,7 @@ def test_postcopy_no_fault_stall() -> None:
     # faults right after the switch, and fph's phase is several times
     # shorter (measured 13 vs 70 s), which per second would count 5x
     # against it.  The stall this guards against shows in after_s: without
-    # QEMU patch 8 the write had not completed after 300 s.  0.5 s and
+    # QEMU patch 12 the write had not completed after 300 s.  0.5 s and
     # 0.5 s of TCG noise on top of the 1.2x.
     assert fph["after_s"] <= 1.2 * base["after_s"] + 0.5, (fph, base)
     assert fph["blocked_ms"] <= 1.2 * base["blocked_ms"] + 500, (fph, base)

@@ -2,7 +2,7 @@
 // QEMU's RAM migration state for one RAMBlock (migration/ram.c): the
 // migration bitmap (bmap), clear_bmap with clear_bmap_shift, the page
 // sender, and the two filter operations of the hook patch
-// (patches/qemu/0005, ram_filter_arm_range / ram_filter_skip_range),
+// (patches/qemu/0006-0009, ram_filter_arm_range / ram_filter_skip_range),
 // mirrored line by line.  The destination is the content as last sent.
 #pragma once
 

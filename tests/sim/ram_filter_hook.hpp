@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The migration RAM filter hook of patches/qemu/0005 (migration/ram-filter.c):
+// The migration RAM filter hook of patches/qemu/0006-0009 (migration/ram-filter.c):
 // the epoch (opened after each sync while the VM runs, closed at the start
 // of the next sync and at cleanup), the epoch gate on arm/skip, and the
 // FphHookOps backend the core's plans execute against.

@@ -8,7 +8,7 @@
 //  - runs are deterministic per seed.
 //
 // Where the simulator corrected the first table of broken variants, the
-// test states what the modelled QEMU code (patch 0005 + ram.c) actually does and
+// test states what the modelled QEMU code (patches 0006-0009 + ram.c) actually does and
 // why; see docs/simulation.rst, "Findings".
 #include <gtest/gtest.h>
 
