@@ -34,9 +34,10 @@
 # Exit 0 iff all passed.  Logs: $FPH_KERNELS_OUT/KVER/*.log.
 # Takes ~5-8 minutes per kernel on 2 cores (TCG).
 #
-# Step 5 runs one vCPU.  tests/kernels/freed_dirty_smp.py compares freed-dirty
-# on two kernels' images (e.g. $FPH_KERNELS_OUT/KVER/guest) at other vCPU
-# counts, where the per-CPU free lists of 6.7+ kernels differ most.
+# Step 5 runs one vCPU.  Then, if the generic 6.1 and 6.12 kernels were both
+# tested, tests/kernels/freed_dirty_smp.py compares their freed-dirty at 2
+# and 4 vCPUs, where the per-CPU free lists of 6.7+ kernels differ most:
+# one more test point, failing if 6.12 sends more than 1.1x what 6.1 sends.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,7 +64,20 @@ resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
 declare -a kvers=()
 while read -r kver _; do kvers+=("$kver"); done <<<"$resolved"
 log "kernels: ${kvers[*]}"
-echo "1..${#kvers[@]}"   # TAP: one test point per kernel
+# The per-CPU free lists of 6.7+ kernels matter most with several vCPUs:
+# the generic 6.1 and 6.12 kernels, if both are tested, are compared at 2
+# and 4 vCPUs (freed_dirty_smp.py) as one more test point.
+smp_ref='' smp_test=''
+for kver in "${kvers[@]}"; do
+    case $kver in
+        *cloud*) ;;
+        6.1.*) smp_ref=$kver ;;
+        6.12.*) smp_test=$kver ;;
+    esac
+done
+smp_pair=0
+[ -n "$smp_ref" ] && [ -n "$smp_test" ] && smp_pair=1
+echo "1..$(( ${#kvers[@]} + smp_pair ))"   # TAP: a point per kernel (+ the pair)
 
 # ---- per kernel ----------------------------------------------------------------
 now() { date +%s; }
@@ -121,6 +135,23 @@ for kver in "${kvers[@]}"; do
         echo "not ok $((pass + fail)) - $line"
     fi
 done
+
+if [ $smp_pair = 1 ]; then
+    t0=$(now)
+    log "=== $smp_test against $smp_ref at 2 and 4 vCPUs"
+    if "$here/freed_dirty_smp.py" "$qemu" --smp 2,4 --max-ratio 1.1 \
+        "$smp_ref=$out/$smp_ref/guest" "$smp_test=$out/$smp_test/guest" \
+        >"$out/freed_dirty_smp.log" 2>&1; then
+        pass=$((pass + 1)) verdict=ok
+    else
+        fail=$((fail + 1)) verdict="not ok"
+        tail -n 20 "$out/freed_dirty_smp.log" | sed "s/^/  smp | /" >&2
+    fi
+    summary=$(sed -n 's/^  smp \([0-9]*\): .*\/[^ ]* \([0-9.]*\)$/\1 vCPUs \2/p' \
+        "$out/freed_dirty_smp.log" | paste -sd, - | sed 's/,/, /g')
+    echo "$verdict $((pass + fail)) - freed-dirty fph, $smp_test/$smp_ref (max 1.1):" \
+         "${summary:-no summary}; $(( $(now) - t0 ))s"
+fi
 
 echo "# $pass passed, $fail failed"
 [ $fail -eq 0 ]
