@@ -106,6 +106,37 @@ def cancel(vm: V.VM, stalled: bool = False) -> str:
     return "cancelled"
 
 
+def stall(s: Setup, dst: V.VM, uri: str) -> dict:
+    """Start migrating to @dst and SIGSTOP it at once: the migration thread
+    blocks in a socket write with the bitmap lock held while the guest's
+    first hints arrive.  Returns the source's stats 2 s later."""
+    V.start_migration(s.src, dst, uri, FAST)
+    os.kill(dst.get_pid(), signal.SIGSTOP)
+    wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+    time.sleep(2)
+    st = s.src.stats()
+    print(f"  destination stopped; {st['requests']} requests, "
+          f"{st['pages-armed']} pages armed (0: the first one waits)")
+    return st
+
+
+def unstall(s: Setup, dst: V.VM) -> None:
+    """Cancel the stalled migration, then let @dst go."""
+    print(f"  migrate_cancel: {cancel(s.src, stalled=True)}")
+    os.kill(dst.get_pid(), signal.SIGCONT)
+    dst.kill()
+
+
+def assert_responsive(vm: V.VM, commands: tuple[str, ...]) -> None:
+    """Each QMP command answers in < 100 ms."""
+    worst = 0.0
+    for name in commands:
+        _, took = vm.timed_cmd(name, 10)
+        worst = max(worst, took)
+    print(f"  QMP while stalled: slowest command {worst * 1000:.1f} ms")
+    assert worst < 0.1, f"QMP took {worst:.3f} s"
+
+
 def assert_idle(vm: V.VM) -> dict:
     """No epoch left open, counters sane, QEMU answering."""
     st = vm.stats()
@@ -148,30 +179,15 @@ def test_stalled_destination() -> None:
     s = Setup()
     try:
         dst, uri = s.destination("stalled")
-        V.start_migration(s.src, dst, uri, FAST)
-        # Stopped at once: the migration thread blocks in a socket write
-        # with the bitmap lock held while the guest's first hints arrive.
-        os.kill(dst.get_pid(), signal.SIGSTOP)
-        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
-        time.sleep(2)
-        st = s.src.stats()
-        print(f"  destination stopped; {st['requests']} requests, "
-              f"{st['pages-armed']} pages armed (0: the first one waits)")
+        stall(s, dst, uri)
         # The guest resets the device (driver unbind) and binds again.
         t0 = time.monotonic()
         s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/virtio_fph.ko",
                       timeout=30)
         print(f"  guest device reset and rebind: {time.monotonic() - t0:.2f} s")
-        worst = 0.0
-        for name in ("query-status", "stop", "query-status", "cont",
-                     "query-fph-stats", "query-migrate"):
-            _, took = s.src.timed_cmd(name, 10)
-            worst = max(worst, took)
-        print(f"  QMP while stalled: slowest command {worst * 1000:.1f} ms")
-        assert worst < 0.1, f"QMP took {worst:.3f} s"
-        print(f"  migrate_cancel: {cancel(s.src, stalled=True)}")
-        os.kill(dst.get_pid(), signal.SIGCONT)
-        dst.kill()
+        assert_responsive(s.src, ("query-status", "stop", "query-status",
+                                  "cont", "query-fph-stats", "query-migrate"))
+        unstall(s, dst)
         assert_idle(s.src)
         dst2, uri2 = s.destination("after-stall")
         info = V.migrate(s.src, dst2, uri2, FAST)
@@ -200,13 +216,7 @@ def test_eject_while_stalled() -> None:
     s = Setup(fph_src=False, src_extra=EJECTABLE)
     try:
         dst, uri = s.destination("stalled", fph=False, extra=ROOT_PORT)
-        V.start_migration(s.src, dst, uri, FAST)
-        os.kill(dst.get_pid(), signal.SIGSTOP)
-        wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
-        time.sleep(2)
-        st = s.src.stats()
-        print(f"  destination stopped; {st['requests']} requests, "
-              f"{st['pages-armed']} pages armed (0: the first one waits)")
+        st = stall(s, dst, uri)
         # What patch 13 is for: the eject finds a request in the hand-off.
         assert st["requests"] > 0 and st["pages-armed"] == 0, st
         t0 = time.monotonic()
@@ -216,15 +226,9 @@ def test_eject_while_stalled() -> None:
         gone = time.monotonic() - t0
         print(f"  guest ejected the device: gone after {gone:.2f} s")
         assert gone < 2, f"unplug took {gone:.2f} s"
-        worst = 0.0
-        for name in ("query-status", "query-fph-stats", "query-migrate"):
-            _, took = s.src.timed_cmd(name, 10)
-            worst = max(worst, took)
-        print(f"  QMP while stalled: slowest command {worst * 1000:.1f} ms")
-        assert worst < 0.1, f"QMP took {worst:.3f} s"
-        print(f"  migrate_cancel: {cancel(s.src, stalled=True)}")
-        os.kill(dst.get_pid(), signal.SIGCONT)
-        dst.kill()
+        assert_responsive(s.src, ("query-status", "query-fph-stats",
+                                  "query-migrate"))
+        unstall(s, dst)
         s.guest.check("fph-workload dirty 100")
         dst2, uri2 = s.destination("after-eject", fph=False, extra=ROOT_PORT)
         info = V.migrate(s.src, dst2, uri2, FAST)
