@@ -17,7 +17,7 @@ class GuestMemory {
 public:
     GuestMemory(Pfn pages, DirtyLog& log) : log_(log), content_(pages, 0), defined_(pages, 0) {}
 
-    // A vCPU store: new content, seen by the accelerator's dirty tracking.
+    // A guest store (vCPU or device DMA): new content, seen by dirty tracking.
     std::uint64_t write(Pfn pfn)
     {
         content_[pfn] = ++version_;

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // fph-sim: deterministic simulation of fph hinting during precopy migration.
 //
-//   fph-sim [check] [--seeds N]        correct protocol, both models (default 10000 seeds each)
+//   fph-sim [check] [--seeds N]        correct protocol, every model (default 10000 seeds each)
 //   fph-sim --seeds N [--time-budget S] [--model M] [--variant V] [--first-seed S]
 //                                      long mode
 //   fph-sim --seed N --trace [--model M] [--variant V]
 //                                      replay one interleaving step by step
-//   fph-sim variants [--seeds N]       every variant under both models
+//   fph-sim variants [--seeds N]       every variant under every model
+//   fph-sim clears [--seeds N]         the arm's KVM log clears: calls and resends per form
 //   fph-sim --scale [--max-gib G]      hint cost for 1 GiB .. 1 TiB guests
 #include <getopt.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -36,8 +38,9 @@ struct Args {
     std::optional<std::uint64_t> seed;
     std::uint64_t first_seed = 0;
     std::optional<std::chrono::seconds> budget;
-    std::vector<Accel> models{Accel::Tcg, Accel::Kvm};
+    std::vector<Accel> models{Accel::Tcg, Accel::Kvm, Accel::KvmRing};
     Variant variant = Variant::Correct;
+    ArmClear arm_clear = ArmClear::Chunks;
     bool trace = false;
     std::uint64_t max_gib = 1024;
     unsigned threads = 0;
@@ -47,9 +50,10 @@ struct Args {
 {
     std::cerr
         << "fph-sim: " << why << "\n"
-        << "usage: fph-sim [check|variants] [--seeds N] [--first-seed S] [--time-budget SECONDS]\n"
-        << "               [--model tcg|kvm|both] [--variant NAME] [--threads T]\n"
-        << "       fph-sim --seed N [--model tcg|kvm] [--variant NAME] --trace\n"
+        << "usage: fph-sim [check|variants|clears] [--seeds N] [--first-seed S]\n"
+        << "               [--time-budget SECONDS] [--model tcg|kvm|kvm-ring|all]\n"
+        << "               [--variant NAME] [--arm-clear chunks+runs|chunks|range] [--threads T]\n"
+        << "       fph-sim --seed N [--model M] [--variant NAME] [--arm-clear C] --trace\n"
         << "       fph-sim --scale [--max-gib G]\n"
         << "variants:";
     for (Variant v : kAllVariants) {
@@ -81,6 +85,7 @@ Args parse(int argc, char** argv)
         kTrace,
         kModel,
         kVariant,
+        kArmClear,
         kScale
     };
     static const option kOptions[] = {
@@ -93,6 +98,7 @@ Args parse(int argc, char** argv)
         {"trace", no_argument, nullptr, kTrace},
         {"model", required_argument, nullptr, kModel},
         {"variant", required_argument, nullptr, kVariant},
+        {"arm-clear", required_argument, nullptr, kArmClear},
         {"scale", no_argument, nullptr, kScale},
         {nullptr, 0, nullptr, 0},
     };
@@ -126,14 +132,32 @@ Args parse(int argc, char** argv)
             break;
         case kModel: {
             const std::string_view m = optarg;
-            if (m == "tcg") {
-                a.models = {Accel::Tcg};
-            } else if (m == "kvm") {
-                a.models = {Accel::Kvm};
-            } else if (m == "both") {
-                a.models = {Accel::Tcg, Accel::Kvm};
-            } else {
+            if (m == "all") {
+                a.models = {Accel::Tcg, Accel::Kvm, Accel::KvmRing};
+                break;
+            }
+            a.models.clear();
+            for (Accel x : {Accel::Tcg, Accel::Kvm, Accel::KvmRing}) {
+                if (accel_name(x) == m) {
+                    a.models = {x};
+                }
+            }
+            if (a.models.empty()) {
                 usage("unknown model");
+            }
+            break;
+        }
+        case kArmClear: {
+            const std::string_view name = optarg;
+            bool found = false;
+            for (ArmClear c : kAllArmClears) {
+                if (arm_clear_name(c) == name) {
+                    a.arm_clear = c;
+                    found = true;
+                }
+            }
+            if (!found) {
+                usage("unknown --arm-clear");
             }
             break;
         }
@@ -158,7 +182,7 @@ Args parse(int argc, char** argv)
     // getopt_long has moved the operands to the end: at most the mode.
     if (optind < argc) {
         const std::string_view mode = argv[optind++];
-        if (mode != "check" && mode != "variants") {
+        if (mode != "check" && mode != "variants" && mode != "clears") {
             usage("unknown argument");
         }
         a.mode = mode;
@@ -184,6 +208,7 @@ int run_checked(const Args& a, std::uint64_t default_seeds)
         BatchOptions opt;
         opt.accel = m;
         opt.variant = a.variant;
+        opt.arm_clear = a.arm_clear;
         opt.first_seed = a.first_seed;
         opt.seeds = a.seeds.value_or(default_seeds);
         opt.threads = a.threads;
@@ -219,6 +244,7 @@ int run_variants(const Args& a)
             BatchOptions opt;
             opt.accel = m;
             opt.variant = v;
+            opt.arm_clear = a.arm_clear;
             opt.first_seed = a.first_seed;
             opt.seeds = a.seeds.value_or(1000);
             opt.threads = a.threads;
@@ -229,9 +255,45 @@ int run_variants(const Args& a)
     return 0;
 }
 
+// The three forms of the arm's KVM log clear against no hints, manual KVM:
+// per seed, pages sent, in stop-and-copy, resent unchanged, log clears.
+// Fails if a form loses a write.
+int run_clears(const Args& a)
+{
+    bool ok = true;
+    std::printf("%-13s %-12s %9s %9s %8s %8s %8s %8s %8s\n", "variant", "arm clears", "sent",
+                "stop+copy", "resent", "clears", "empty", "by arm", "arm empty");
+    auto row = [&](Variant v, ArmClear c) {
+        BatchOptions opt;
+        opt.accel = Accel::Kvm;
+        opt.variant = v;
+        opt.arm_clear = c;
+        opt.first_seed = a.first_seed;
+        opt.seeds = a.seeds.value_or(2000);
+        opt.threads = a.threads;
+        const BatchSummary s = run_batch(opt);
+        const double n = s.seeds_run ? static_cast<double>(s.seeds_run) : 1.0;
+        std::printf("%-13s %-12s %9.1f %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f%s\n",
+                    std::string(variant_name(v)).c_str(), std::string(arm_clear_name(c)).c_str(),
+                    s.pages_sent / n, s.pages_sent_final / n, s.pages_resent / n, s.log_clears / n,
+                    s.empty_log_clears / n, s.arm_log_clears / n, s.arm_empty_log_clears / n,
+                    s.failures ? "  LOST WRITES" : "");
+        ok = ok && !s.failures;
+    };
+    row(Variant::NoHints, ArmClear::Chunks);
+    for (ArmClear c : kAllArmClears) {
+        row(Variant::Correct, c);
+    }
+    std::printf("per seed, %llu seeds, kvm (manual dirty-log protection); clears: "
+                "KVM_CLEAR_DIRTY_LOG calls\n",
+                static_cast<unsigned long long>(a.seeds.value_or(2000)));
+    return ok ? 0 : 1;
+}
+
 int run_replay(const Args& a)
 {
-    const RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant};
+    const RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant,
+                       a.arm_clear};
     const RunResult r = run_one(spec, a.trace ? &std::cout : nullptr);
     std::cout << "seed " << spec.seed << " " << accel_name(spec.accel) << " "
               << variant_name(spec.variant) << ": " << (r.verdict.safe() ? "PASS" : "FAIL") << ", "
@@ -259,6 +321,9 @@ int main(int argc, char** argv)
         }
         if (a.mode == "variants") {
             return run_variants(a);
+        }
+        if (a.mode == "clears") {
+            return run_clears(a);
         }
         return run_checked(a, kCheckSeeds);
     } catch (const std::exception& e) {

@@ -6,9 +6,10 @@
 namespace fph_sim {
 
 MigrationRam::MigrationRam(GuestMemory& mem, DirtyLog& log, unsigned clear_bmap_shift,
-                           const Trace& trace)
-    : mem_(mem), log_(log), shift_(clear_bmap_shift), trace_(trace), bmap_(mem.pages(), 0),
-      clear_bmap_(((mem.pages() - 1) >> clear_bmap_shift) + 1, 0), dest_(mem.pages(), 0)
+                           ArmClear arm_clear, const Trace& trace)
+    : mem_(mem), log_(log), shift_(clear_bmap_shift), arm_clear_(arm_clear), trace_(trace),
+      bmap_(mem.pages(), 0), clear_bmap_(((mem.pages() - 1) >> clear_bmap_shift) + 1, 0),
+      dest_(mem.pages(), 0), sent_once_(mem.pages(), 0)
 {
 }
 
@@ -65,6 +66,10 @@ void MigrationRam::send_page(Pfn pfn)
     clear_chunk_of(pfn);
     bmap_[pfn] = 0;
     --dirty_pages_;
+    if (sent_once_[pfn] && dest_[pfn] == mem_.content(pfn)) {
+        ++pages_resent_;
+    }
+    sent_once_[pfn] = 1;
     dest_[pfn] = mem_.content(pfn);
     ++pages_sent_;
 }
@@ -109,16 +114,62 @@ Pfn MigrationRam::send_all()
 
 void MigrationRam::arm_range(Pfn start, Pfn n, std::uint64_t* pages)
 {
-    // KVM: clear the bits collected at the last sync (and re-protect) for
-    // chunks not yet cleared; every page they cover is still to be sent.
-    clear_chunks_range(start, n);
-    // Dirty memory: drop what was recorded since the sync, but only for
-    // pages still to be sent -- for a sent page it is the only trace.
-    for (Pfn p = start; p < start + n; ++p) {
-        if (bmap_[p]) {
-            log_.test_and_clear_dirty_memory(p);
+    const std::uint64_t clears = log_.log_clears(), empty = log_.empty_log_clears();
+    if (arm_clear_ == ArmClear::ChunksAndRuns) {
+        // KVM: clear the bits collected at the last sync (and re-protect)
+        // for every chunk the range touches that is not yet cleared.
+        clear_chunks_range(start, n);
+    }
+    // Per run of pages still to be sent (bmap).  A page not in bmap needs
+    // nothing: it was sent (its dirty record is the only trace of a write
+    // since), or its chunk is not yet cleared and KVM fetched nothing for
+    // it at the sync (a fetched page leaves bmap only after its chunk's
+    // clear or its own arm), so no later clear can erase a write to it.
+    for (Pfn p = start; p < start + n;) {
+        if (!bmap_[p]) {
+            ++p;
+            continue;
+        }
+        const Pfn run = p;
+        const Pfn chunk = run >> shift_;
+        const Pfn end =
+            arm_clear_ == ArmClear::Range ? std::min(start + n, (chunk + 1) << shift_) : start + n;
+        while (p < end && bmap_[p]) {
+            ++p;
+        }
+        switch (arm_clear_) {
+        case ArmClear::ChunksAndRuns:
+            // cpu_physical_memory_test_and_clear_dirty() also clears the
+            // log of what it covers: one more ioctl, nothing left to clear.
+            log_.clear_log(run, p - run);
+            break;
+        case ArmClear::Chunks:
+            // The chunks this run touches, each once per round.
+            clear_chunks_range(run, p - run);
+            break;
+        case ArmClear::Range:
+            // The run alone, if its chunk is not yet cleared: every page
+            // of it whose fetched bit is still set is in bmap, so the run's
+            // pages are all there is to clear.  The chunk stays set for
+            // the migration thread, which clears the rest -- the pages in
+            // use -- just before it sends them.
+            if (clear_bmap_[chunk]) {
+                log_.clear_log(run, p - run);
+                if (log_.accel() == Accel::Kvm) {
+                    trace_.log("migration", "KVM_CLEAR_DIRTY_LOG pfn ", run, "..", p - 1,
+                               " (arm; chunk ", chunk, " left for the sender)");
+                }
+            }
+            break;
+        }
+        // Dirty memory: drop what was recorded since the sync; the page
+        // will be sent with its content (cpu_physical_memory_test_and_clear_dirty_bits()).
+        for (Pfn q = run; q < p; ++q) {
+            log_.test_and_clear_dirty_memory(q);
         }
     }
+    arm_log_clears_ += log_.log_clears() - clears;
+    arm_empty_log_clears_ += log_.empty_log_clears() - empty;
     *pages = n;
 }
 

@@ -2,7 +2,7 @@
 // QEMU's RAM migration state for one RAMBlock (migration/ram.c): the
 // migration bitmap (bmap), clear_bmap with clear_bmap_shift, the page
 // sender, and the two filter operations of the hook patch
-// (patches/qemu/0006-0009, ram_filter_arm_range / ram_filter_skip_range),
+// (patches/qemu/0006-0009, ram_filter_arm_pages / ram_filter_skip_pages),
 // mirrored line by line.  The destination is the content as last sent.
 #pragma once
 
@@ -18,7 +18,8 @@ namespace fph_sim {
 
 class MigrationRam {
 public:
-    MigrationRam(GuestMemory& mem, DirtyLog& log, unsigned clear_bmap_shift, const Trace& trace);
+    MigrationRam(GuestMemory& mem, DirtyLog& log, unsigned clear_bmap_shift, ArmClear arm_clear,
+                 const Trace& trace);
 
     // ram_list_init_bitmaps(): every page is to be sent.
     void init_bitmaps();
@@ -42,6 +43,13 @@ public:
     Pfn pages() const { return bmap_.size(); }
     std::uint64_t dest(Pfn pfn) const { return dest_[pfn]; }
     std::uint64_t pages_sent() const { return pages_sent_; }
+    // Sends of content the destination already held: the page was marked
+    // dirty by a record its previous send had already covered (a write
+    // between the page's re-arm and that send).
+    std::uint64_t pages_resent() const { return pages_resent_; }
+    // KVM_CLEAR_DIRTY_LOG calls made by the arm, and how many were empty.
+    std::uint64_t arm_log_clears() const { return arm_log_clears_; }
+    std::uint64_t arm_empty_log_clears() const { return arm_empty_log_clears_; }
     Pfn dirty_pages() const { return dirty_pages_; }
 
 private:
@@ -53,13 +61,18 @@ private:
     GuestMemory& mem_;
     DirtyLog& log_;
     unsigned shift_;
+    ArmClear arm_clear_;
     const Trace& trace_;
     std::vector<std::uint8_t> bmap_;
     std::vector<std::uint8_t> clear_bmap_;  // one bit per 2^shift pages
     std::vector<std::uint64_t> dest_;       // fresh destination: zero
+    std::vector<std::uint8_t> sent_once_;
     Pfn cursor_ = 0;
     Pfn dirty_pages_ = 0;  // rs->migration_dirty_pages
     std::uint64_t pages_sent_ = 0;
+    std::uint64_t pages_resent_ = 0;
+    std::uint64_t arm_log_clears_ = 0;
+    std::uint64_t arm_empty_log_clears_ = 0;
 };
 
 }  // namespace fph_sim

@@ -6,14 +6,21 @@ namespace fph_sim {
 void print_summary(std::ostream& out, const BatchOptions& opt, const BatchSummary& s)
 {
     const double seeds = s.seeds_run ? static_cast<double>(s.seeds_run) : 1.0;
-    out << accel_name(opt.accel) << " " << variant_name(opt.variant) << ": " << s.seeds_run
-        << " seeds, " << s.pages_skipped << " skipped pages, " << s.stale_refusals
-        << " stale refusals (in " << s.seeds_with_stale << " seeds), " << s.failures
-        << " failures; " << s.armed_pages << " pages armed, " << s.confirmed_pages
+    out << accel_name(opt.accel) << " " << variant_name(opt.variant) << " (arm clears "
+        << arm_clear_name(opt.arm_clear) << "): " << s.seeds_run << " seeds, " << s.pages_skipped
+        << " skipped pages, " << s.stale_refusals << " stale refusals (in " << s.seeds_with_stale
+        << " seeds), " << s.failures << " failures; " << s.armed_pages << " pages armed, "
+        << s.confirmed_pages
         << " confirmed still free; per seed: " << static_cast<double>(s.pages_sent) / seeds
         << " pages sent, " << static_cast<double>(s.pages_sent_final) / seeds
-        << " in stop-and-copy, of " << static_cast<double>(s.guest_pages) / seeds
-        << " guest pages; " << s.seconds << " s\n";
+        << " in stop-and-copy, " << static_cast<double>(s.pages_resent) / seeds
+        << " resent unchanged, of " << static_cast<double>(s.guest_pages) / seeds
+        << " guest pages; " << static_cast<double>(s.log_clears) / seeds << " log clears ("
+        << static_cast<double>(s.empty_log_clears) / seeds << " empty)";
+    if (opt.accel == Accel::KvmRing) {
+        out << "; " << static_cast<double>(s.reaps) / seeds << " ring reaps";
+    }
+    out << "; " << s.seconds << " s\n";
     if (s.first_failure) {
         print_failure(out, *s.first_failure);
     }
@@ -26,7 +33,7 @@ void print_failure(std::ostream& out, const RunResult& r)
         << " allocated pages differ, pfn " << r.verdict.first_bad << " source v" << r.verdict.source
         << " destination v" << r.verdict.destination << "\n  replay: fph-sim --seed " << r.spec.seed
         << " --model " << accel_name(r.spec.accel) << " --variant " << variant_name(r.spec.variant)
-        << " --trace\n";
+        << " --arm-clear " << arm_clear_name(r.spec.arm_clear) << " --trace\n";
 }
 
 }  // namespace fph_sim

@@ -24,6 +24,12 @@ void add(BatchSummary& s, const RunResult& r)
     s.confirmed_pages += r.confirmed_pages;
     s.pages_sent += r.pages_sent;
     s.pages_sent_final += r.pages_sent_final;
+    s.pages_resent += r.pages_resent;
+    s.log_clears += r.log_clears;
+    s.empty_log_clears += r.empty_log_clears;
+    s.arm_log_clears += r.arm_log_clears;
+    s.arm_empty_log_clears += r.arm_empty_log_clears;
+    s.reaps += r.reaps;
     s.guest_pages += r.pages;
     s.requests += r.requests;
     if (!r.verdict.safe()) {
@@ -50,6 +56,12 @@ void merge(BatchSummary& into, const BatchSummary& from)
     into.confirmed_pages += from.confirmed_pages;
     into.pages_sent += from.pages_sent;
     into.pages_sent_final += from.pages_sent_final;
+    into.pages_resent += from.pages_resent;
+    into.log_clears += from.log_clears;
+    into.empty_log_clears += from.empty_log_clears;
+    into.arm_log_clears += from.arm_log_clears;
+    into.arm_empty_log_clears += from.arm_empty_log_clears;
+    into.reaps += from.reaps;
     into.guest_pages += from.guest_pages;
     into.requests += from.requests;
 }
@@ -80,7 +92,7 @@ BatchSummary run_batch(const BatchOptions& opt)
             pool.emplace_back([&] {
                 BatchSummary local;
                 for (std::uint64_t i; (i = next.fetch_add(1)) < n;) {
-                    add(local, run_one(RunSpec{base + i, opt.accel, opt.variant}));
+                    add(local, run_one(RunSpec{base + i, opt.accel, opt.variant, opt.arm_clear}));
                 }
                 const std::lock_guard lock(m);
                 merge(total, local);

@@ -15,6 +15,7 @@ namespace fph_sim {
 struct BatchOptions {
     Accel accel = Accel::Kvm;
     Variant variant = Variant::Correct;
+    ArmClear arm_clear = ArmClear::Chunks;
     std::uint64_t first_seed = 0;
     std::uint64_t seeds = 1000;
     unsigned threads = 0;                // 0: hardware concurrency
@@ -34,6 +35,12 @@ struct BatchSummary {
     std::uint64_t confirmed_pages = 0;
     std::uint64_t pages_sent = 0;
     std::uint64_t pages_sent_final = 0;
+    std::uint64_t pages_resent = 0;
+    std::uint64_t log_clears = 0;
+    std::uint64_t empty_log_clears = 0;
+    std::uint64_t arm_log_clears = 0;
+    std::uint64_t arm_empty_log_clears = 0;
+    std::uint64_t reaps = 0;
     std::uint64_t guest_pages = 0;
     std::uint64_t requests = 0;
     double seconds = 0;

@@ -24,12 +24,13 @@ struct ScaleRow {
     std::uint64_t messages = 0;    // CANDIDATES + CONFIRM requests
     std::uint64_t wire_bytes = 0;  // request + response bytes
     std::uint64_t pages_skipped = 0;
-    std::uint64_t kvm_clears = 0;   // KVM_CLEAR_DIRTY_LOG calls (chunks)
-    double core_ms = 0;             // parse + complete (main loop)
-    double backend_ms = 0;          // plan execution (worker: arm + skip)
-    double max_request_ms = 0;      // the longest parse + complete of one request
-    std::uint64_t host_bytes = 0;   // heap the core holds at the epoch's end (armed set)
-    std::uint64_t over_budget = 0;  // ranges refused by the work budget
+    std::uint64_t kvm_clears = 0;    // KVM_CLEAR_DIRTY_LOG calls (chunks)
+    std::uint64_t exact_clears = 0;  // ... an exact arm would make (pieces)
+    double core_ms = 0;              // parse + complete (main loop)
+    double backend_ms = 0;           // plan execution (worker: arm + skip)
+    double max_request_ms = 0;       // the longest parse + complete of one request
+    std::uint64_t host_bytes = 0;    // heap the core holds at the epoch's end (armed set)
+    std::uint64_t over_budget = 0;   // ranges refused by the work budget
 };
 
 std::vector<ScaleRow> run_scale(std::uint64_t max_guest_bytes);

@@ -53,6 +53,13 @@ Scenario make_scenario(const RunSpec& spec, Rng& rng)
     s.w_driver = static_cast<unsigned>(rng.between(10, 40));
     s.w_device = static_cast<unsigned>(rng.between(3, 20));
     s.w_migration = static_cast<unsigned>(rng.between(1, 12));
+    if (spec.accel == Accel::KvmRing) {
+        // Scaled to the model's 1024..4096 pages: a ring fills anywhere
+        // from a few dozen writes to several rounds' worth.
+        s.ring_size = static_cast<unsigned>(rng.between(4, 256));
+        s.w_reaper = static_cast<unsigned>(rng.between(1, 20));
+        s.dirtylimit_percent = rng.chance(1, 2) ? 0 : static_cast<unsigned>(rng.between(10, 50));
+    }
     apply_variant(spec.variant, s);
     return s;
 }

@@ -18,6 +18,8 @@ struct RunSpec {
     std::uint64_t seed = 0;
     Accel accel = Accel::Kvm;
     Variant variant = Variant::Correct;
+    ArmClear arm_clear = ArmClear::Chunks;
+    ModelFault fault = ModelFault::None;
 };
 
 struct Scenario {
@@ -34,6 +36,12 @@ struct Scenario {
     std::uint64_t sync_odds;   // 1 in sync_odds migration steps syncs mid-pass
     // Scheduler weights.
     unsigned w_guest, w_driver, w_device, w_migration;
+    // KvmRing only (drawn last, so the other models' streams are unchanged).
+    unsigned ring_size;           // entries (KVM takes 1024..65536, a power of two;
+                                  // scaled down to the model's 1024..4096 pages)
+    unsigned w_reaper;            // the reaper thread ...
+    unsigned dirtylimit_percent;  // ... or, this often, the dirty-limit thread's
+                                  // memory_global_dirty_log_sync() between migration syncs
 };
 
 // Draws the scenario from @rng (the run's PRNG, so the run stays one stream).

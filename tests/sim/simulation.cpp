@@ -24,8 +24,9 @@ class Migration {
 public:
     Migration(const RunSpec& spec, std::ostream* trace_out)
         : spec_(spec), trace_(trace_out), rng_(spec.seed), sc_(make_scenario(spec, rng_)),
-          alloc_(sc_.pages), log_(spec.accel, sc_.pages), mem_(sc_.pages, log_),
-          workload_(alloc_, mem_, rng_, trace_), ram_(mem_, log_, sc_.clear_bmap_shift, trace_),
+          alloc_(sc_.pages), log_(spec.accel, sc_.pages, spec.seed, sc_.ring_size, spec.fault),
+          mem_(sc_.pages, log_), workload_(alloc_, mem_, rng_, trace_),
+          ram_(mem_, log_, sc_.clear_bmap_shift, spec.arm_clear, trace_),
           hook_(ram_, sc_.hook_flags, trace_), dev_(hook_, sc_.max_ranges, sc_.pages, rng_, trace_),
           driver_(alloc_, dev_, sc_.driver_flags, sc_.driver, trace_)
     {
@@ -35,7 +36,7 @@ public:
     RunResult run();
 
 private:
-    enum Actor { kGuest, kDriver, kParse, kExecute, kComplete, kMigration, kActors };
+    enum Actor { kGuest, kDriver, kParse, kExecute, kComplete, kMigration, kReaper, kActors };
 
     // migration_bitmap_sync_precopy(): the epoch closes before the dirty
     // log is collected and reopens after, only while the VM runs.
@@ -104,6 +105,7 @@ Migration::Actor Migration::pick()
     w[kExecute] = dev_.can_execute() ? sc_.w_device : 0;
     w[kComplete] = dev_.can_complete() ? sc_.w_device : 0;
     w[kMigration] = sc_.w_migration;
+    w[kReaper] = sc_.w_reaper;
     unsigned total = 0;
     for (unsigned x : w) {
         total += x;
@@ -121,10 +123,10 @@ Migration::Actor Migration::pick()
 RunResult Migration::run()
 {
     trace_.log("setup", "seed ", spec_.seed, ", ", accel_name(spec_.accel), ", ",
-               variant_name(spec_.variant), ": ", sc_.pages, " pages, clear_bmap_shift ",
-               sc_.clear_bmap_shift, ", max_ranges ", sc_.max_ranges, ", scan_steps ",
-               sc_.driver.scan_steps, ", min_order ", sc_.driver.min_order, ", ",
-               sc_.iterative_syncs, " iterative syncs");
+               variant_name(spec_.variant), ", arm clears ", arm_clear_name(spec_.arm_clear), ": ",
+               sc_.pages, " pages, clear_bmap_shift ", sc_.clear_bmap_shift, ", max_ranges ",
+               sc_.max_ranges, ", scan_steps ", sc_.driver.scan_steps, ", min_order ",
+               sc_.driver.min_order, ", ", sc_.iterative_syncs, " iterative syncs");
     workload_.populate(sc_.populate_percent);
     // ram_init_bitmaps(): dirty logging on, bmap all ones, first sync.
     log_.start();
@@ -155,6 +157,16 @@ RunResult Migration::run()
             break;
         case kMigration:
             migration_step();
+            break;
+        case kReaper:
+            if (rng_.below(100) < sc_.dirtylimit_percent) {
+                // dirtylimit_calc_func(): the slot bitmaps reach dirty
+                // memory between migration syncs; the epoch stays open.
+                log_.log_sync();
+                trace_.log("kvm", "dirty-limit: memory_global_dirty_log_sync()");
+            } else if (log_.reap()) {
+                trace_.log("kvm", "reaper: dirty ring reaped");
+            }
             break;
         case kActors:
             break;
@@ -188,6 +200,12 @@ RunResult Migration::run()
     r.confirmed_pages = driver_.stats().confirmed_pages;
     r.pages_sent = ram_.pages_sent();
     r.pages_sent_final = ram_.pages_sent() - sent_before;
+    r.pages_resent = ram_.pages_resent();
+    r.log_clears = log_.log_clears();
+    r.empty_log_clears = log_.empty_log_clears();
+    r.arm_log_clears = ram_.arm_log_clears();
+    r.arm_empty_log_clears = ram_.arm_empty_log_clears();
+    r.reaps = log_.reaps();
     if (trace_.on()) {
         trace_.log("oracle", r.verdict.safe() ? "PASS" : "FAIL", ": ", r.verdict.bad_pages,
                    " allocated pages differ", r.verdict.safe() ? "" : ", first pfn ",
@@ -197,7 +215,8 @@ RunResult Migration::run()
                                           std::to_string(r.verdict.destination));
         trace_.log("stats", r.pages_skipped, " pages skipped, ", r.stale_refusals,
                    " stale refusals, ", r.pages_sent, " pages sent (", r.pages_sent_final,
-                   " in stop-and-copy)");
+                   " in stop-and-copy, ", r.pages_resent, " resent unchanged), ", r.log_clears,
+                   " log clears (", r.empty_log_clears, " empty)");
     }
     return r;
 }

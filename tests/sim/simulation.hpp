@@ -26,6 +26,12 @@ struct RunResult {
     std::uint64_t confirmed_pages = 0;   // ... and then confirmed still free
     std::uint64_t pages_sent = 0;        // all rounds
     std::uint64_t pages_sent_final = 0;  // during stop-and-copy (downtime)
+    std::uint64_t pages_resent = 0;      // sends of content the destination held
+    std::uint64_t log_clears = 0;        // KVM_CLEAR_DIRTY_LOG calls (manual KVM)
+    std::uint64_t empty_log_clears = 0;  // ... that cleared no bit
+    std::uint64_t arm_log_clears = 0;    // ... made by the arm
+    std::uint64_t arm_empty_log_clears = 0;
+    std::uint64_t reaps = 0;  // dirty-ring reaps (KvmRing)
 };
 
 // @trace: null for a silent run, else a step-by-step human-readable log.

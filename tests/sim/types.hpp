@@ -17,9 +17,33 @@ inline constexpr unsigned kPageShift = VIRTIO_FPH_PAGE_SHIFT;
 
 // How writes reach the migration bitmap (docs/design.rst, "the dirty log").
 enum class Accel {
-    Tcg,  // DIRTY_MEMORY_MIGRATION bit set on every write, test-and-cleared at sync
-    Kvm,  // manual dirty-log protection: one KVM bit per page, explicit clear
+    Tcg,      // DIRTY_MEMORY_MIGRATION bit set on every write, test-and-cleared at sync
+    Kvm,      // manual dirty-log protection: one KVM bit per page, explicit clear
+    KvmRing,  // dirty ring: first write after protection queued, re-protected at reap
 };
+
+// How the hook's arm re-arms KVM's manual dirty log (ram_filter_arm_pages()
+// in patches/qemu/0007).  The migration thread clears a clear_bmap chunk
+// (2^clear_bmap_shift pages) before it sends the chunk's first page; the arm
+// must have re-armed every page it reports before the guest looks again.
+enum class ArmClear {
+    ChunksAndRuns,  // every chunk the range touches, then a log clear per run of bmap
+                    // pages (cpu_physical_memory_test_and_clear_dirty(); 0007 before v2)
+    Chunks,         // the chunks that runs of bmap pages touch; dirty memory cleared
+                    // without a log clear (0007 as shipped)
+    Range,          // exact: only the runs, in chunks not yet cleared, the chunk left
+                    // for the migration thread (not shipped: one TLB flush per run)
+};
+
+// A deliberately broken dirty-tracking model, for the tests that show the
+// oracle sees a record lost by the accelerator itself (no hints needed).
+enum class ModelFault {
+    None,
+    ReprotectNothing,  // KVM clear / ring reset forget to write-protect again
+};
+
+inline constexpr ArmClear kAllArmClears[] = {ArmClear::ChunksAndRuns, ArmClear::Chunks,
+                                             ArmClear::Range};
 
 // The protocol under test.  Everything but Correct is a deliberately broken
 // (or disabled) variant; each is built from a driver flag and a hook flag,
@@ -42,7 +66,28 @@ inline constexpr Variant kAllVariants[] = {
 
 constexpr std::string_view accel_name(Accel a)
 {
-    return a == Accel::Tcg ? "tcg" : "kvm";
+    switch (a) {
+    case Accel::Tcg:
+        return "tcg";
+    case Accel::Kvm:
+        return "kvm";
+    case Accel::KvmRing:
+        return "kvm-ring";
+    }
+    return "?";
+}
+
+constexpr std::string_view arm_clear_name(ArmClear c)
+{
+    switch (c) {
+    case ArmClear::ChunksAndRuns:
+        return "chunks+runs";
+    case ArmClear::Chunks:
+        return "chunks";
+    case ArmClear::Range:
+        return "range";
+    }
+    return "?";
 }
 
 constexpr std::string_view variant_name(Variant v)
