@@ -82,6 +82,16 @@ bench-debian: image-debian
 	  --plot docs/benchmarks/debian13/fph-bench.png \
 	  --doc docs/benchmarks.md --doc-section debian13
 
+# Default QEMU against fph over the full matrix (~1 h 20 min): the
+# downtime targets; its own section of docs/benchmarks.md.
+.PHONY: bench-downtime
+bench-downtime: image
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
+	  --image $(BUILD)/guest --matrix full --contenders default,fph $(BENCH_ARGS) \
+	  --out docs/benchmarks/downtime/fph-bench.json \
+	  --plot docs/benchmarks/downtime/fph-bench.png \
+	  --doc docs/benchmarks.md --doc-section downtime
+
 bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --out $(BUILD)/bench-smoke.json
