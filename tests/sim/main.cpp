@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +39,7 @@ struct Args {
     std::optional<std::uint64_t> seed;
     std::uint64_t first_seed = 0;
     std::optional<std::chrono::seconds> budget;
-    std::vector<Accel> models{Accel::Tcg, Accel::Kvm, Accel::KvmRing};
+    std::vector<Accel> models{std::begin(kAllAccels), std::end(kAllAccels)};
     Variant variant = Variant::Correct;
     ArmClear arm_clear = ArmClear::Chunks;
     bool trace = false;
@@ -61,6 +62,18 @@ struct Args {
     }
     std::cerr << "\n";
     std::exit(2);
+}
+
+// The value of @all whose @name_of is @s; exits with @what if none is.
+template <typename E, std::size_t N, typename NameOf>
+E by_name(const E (&all)[N], NameOf name_of, std::string_view s, const char* what)
+{
+    for (const E e : all) {
+        if (name_of(e) == s) {
+            return e;
+        }
+    }
+    usage(what);
 }
 
 std::uint64_t number(const char* s)
@@ -130,51 +143,19 @@ Args parse(int argc, char** argv)
         case kTrace:
             a.trace = true;
             break;
-        case kModel: {
-            const std::string_view m = optarg;
-            if (m == "all") {
-                a.models = {Accel::Tcg, Accel::Kvm, Accel::KvmRing};
-                break;
-            }
-            a.models.clear();
-            for (Accel x : {Accel::Tcg, Accel::Kvm, Accel::KvmRing}) {
-                if (accel_name(x) == m) {
-                    a.models = {x};
-                }
-            }
-            if (a.models.empty()) {
-                usage("unknown model");
+        case kModel:
+            if (std::string_view(optarg) == "all") {
+                a.models.assign(std::begin(kAllAccels), std::end(kAllAccels));
+            } else {
+                a.models = {by_name(kAllAccels, accel_name, optarg, "unknown model")};
             }
             break;
-        }
-        case kArmClear: {
-            const std::string_view name = optarg;
-            bool found = false;
-            for (ArmClear c : kAllArmClears) {
-                if (arm_clear_name(c) == name) {
-                    a.arm_clear = c;
-                    found = true;
-                }
-            }
-            if (!found) {
-                usage("unknown --arm-clear");
-            }
+        case kArmClear:
+            a.arm_clear = by_name(kAllArmClears, arm_clear_name, optarg, "unknown --arm-clear");
             break;
-        }
-        case kVariant: {
-            const std::string_view name = optarg;
-            bool found = false;
-            for (Variant v : kAllVariants) {
-                if (variant_name(v) == name) {
-                    a.variant = v;
-                    found = true;
-                }
-            }
-            if (!found) {
-                usage("unknown variant");
-            }
+        case kVariant:
+            a.variant = by_name(kAllVariants, variant_name, optarg, "unknown variant");
             break;
-        }
         default:
             usage(optopt || c == ':' ? "missing value" : "unknown argument");
         }

@@ -140,8 +140,7 @@ TEST_P(AllModels, ConfirmBeforeArmIsCaught)
     expect_caught(GetParam(), Variant::ConfirmBeforeArm);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sim, AllModels, ::testing::Values(Accel::Tcg, Accel::Kvm, Accel::KvmRing),
-                         model_name);
+INSTANTIATE_TEST_SUITE_P(Sim, AllModels, ::testing::ValuesIn(kAllAccels), model_name);
 
 // Upstream qemu_guest_free_page_hint() semantics at apply time (KVM chunk
 // clear + bmap clear), no confirm: KVM loses writes, TCG does not (that
@@ -276,7 +275,7 @@ TEST(ModelFault, LostReprotectIsCaughtWithoutHints)
 TEST(Determinism, SameSeedSameTrace)
 {
     for (const Variant v : {Variant::Correct, Variant::ConfirmBeforeArm}) {
-        for (const Accel a : {Accel::Tcg, Accel::Kvm, Accel::KvmRing}) {
+        for (const Accel a : kAllAccels) {
             std::ostringstream t1, t2, t3;
             run_one(RunSpec{42, a, v}, &t1);
             run_one(RunSpec{42, a, v}, &t2);

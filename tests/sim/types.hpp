@@ -42,6 +42,8 @@ enum class ModelFault {
     ReprotectNothing,  // KVM clear / ring reset forget to write-protect again
 };
 
+inline constexpr Accel kAllAccels[] = {Accel::Tcg, Accel::Kvm, Accel::KvmRing};
+
 inline constexpr ArmClear kAllArmClears[] = {ArmClear::ChunksAndRuns, ArmClear::Chunks,
                                              ArmClear::Range};
 
