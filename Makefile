@@ -36,11 +36,19 @@ image: build guest
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-guest-image.sh $(BUILD)/guest
 
-# The Debian 13 guest: systemd, postgresql, the driver installed by DKMS in
-# the image (scripts/build-debian-image.sh), cached in /var/cache/fph;
+# The Debian packages (debian/, scripts/build-deb.sh), in $(BUILD)/deb:
+# fph-qemu (the emulator and the module under /opt/fph) and fph-guest-dkms.
+# tests/package installs them in a throwaway chroot and migrates with them.
+.PHONY: deb
+deb: build
+	scripts/build-deb.sh $(BUILD)
+
+# The Debian 13 guest: systemd, postgresql, the driver installed in the
+# image from the fph-guest-dkms package (scripts/build-debian-image.sh), cached in /var/cache/fph;
 # $(BUILD)/debian13 links to it.  tests/e2e/test_debian.py boots it.
 .PHONY: image-debian
-image-debian: build
+image-debian: deb
+	FPH_DKMS_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/fph-guest-dkms_*_all.deb) \
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-debian-image.sh $(BUILD)/debian13
 

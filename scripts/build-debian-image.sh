@@ -18,10 +18,10 @@
 #
 # The image: mmdebstrap --variant=apt trixie plus systemd, udev,
 # postgresql, stress-ng, linux-image-amd64, linux-headers-amd64, dkms,
-# build-essential.  A customize hook, in the image (chroot), against the
-# image's own kernel headers: `make -C guest dkms-install KVER=<its kernel>`
-# from a copy of guest/ and include/fph/, which leaves the DKMS tree
-# /usr/src/virtio-fph-VER and /lib/modules/KVER/updates/dkms/virtio_fph.ko*;
+# build-essential.  A customize hook, in the image (chroot): `apt-get
+# install` of the fph-guest-dkms package (FPH_DKMS_DEB, from `make deb`),
+# whose DKMS postinst builds the driver against the image's own kernel
+# headers: /usr/src/virtio-fph-VER, /lib/modules/KVER/updates/dkms/virtio_fph.ko*;
 # fph-workload in /usr/bin; guest-image/fph-agent.sh as /usr/bin/fph-agent,
 # run by fph-agent.service on ttyS0 (the serial protocol of
 # tests/e2e/guestctl.py; serial-getty@ttyS0 is masked); postgresql
@@ -30,14 +30,17 @@
 #
 # KEY hashes the package versions apt resolves for the image right now
 # (mmdebstrap --simulate: a new kernel, postgresql or security update makes
-# a new image), the driver source (guest/*.c *.h Kbuild Makefile dkms.conf,
-# include/fph/virtio_fph.h), fph-workload, fph-agent.sh and this script.
+# a new image), what the driver package is made of (guest/*.c *.h Kbuild
+# Makefile dkms.conf, include/fph/virtio_fph.h, debian/control rules
+# changelog fph-guest-dkms.dkms, the dh-dkms version), fph-workload,
+# fph-agent.sh and this script.
 # An existing complete directory for KEY is reused; nothing depends on it
 # being there (it is rebuilt), and older debian13-* entries but the newest
 # other one are removed.  ~3-5 min on 2 cores; needs root and ~4 GiB in
 # $FPH_CACHE while building.
 #
 # Environment:
+#   FPH_DKMS_DEB        the fph-guest-dkms .deb to install (required)
 #   FPH_CACHE           cache root (default /var/cache/fph)
 #   FPH_WORKLOAD        fph-workload binary (default: compiled with g++ -static)
 #   FPH_DEBIAN_MIRROR   Debian mirror (default: the one this machine's apt
@@ -75,14 +78,13 @@ customize() {
     [ -d "$r/usr/src/linux-headers-$kver" ] || die "no linux-headers-$kver in the image"
     log "image kernel $kver"
 
-    # The driver, as a user installs it: a copy of the checkout's guest/
-    # and include/fph/, `make -C guest dkms-install` in the image.
-    mkdir -p "$r/root/fph"
-    cp -a "$FPH_IMG_SRC/." "$r/root/fph/"
-    chroot "$r" make -C /root/fph/guest dkms-install "KVER=$kver" >&2 \
+    # The driver, as a user installs it: the fph-guest-dkms package of
+    # `make deb`; its DKMS postinst builds it for the image's kernel.
+    cp "$FPH_IMG_DEB" "$r/tmp/"
+    chroot "$r" apt-get install -y --no-install-recommends "/tmp/$(basename "$FPH_IMG_DEB")" >&2 \
         || { find "$r/var/lib/dkms/virtio-fph" -name make.log -exec cat {} + >&2 2>/dev/null || true;
-             die "make -C guest dkms-install in the image failed"; }
-    rm -rf "$r/root/fph"
+             die "apt-get install $(basename "$FPH_IMG_DEB") in the image failed"; }
+    rm -f "$r/tmp/$(basename "$FPH_IMG_DEB")"
     chroot "$r" dkms status -m virtio-fph >&2
     chroot "$r" dkms status -m virtio-fph -k "$kver" | grep -q ': installed' \
         || die "dkms does not report virtio-fph installed for $kver"
@@ -166,24 +168,8 @@ outdir=${1:-}
 "$here/apt-install.sh" mmdebstrap qemu-utils e2fsprogs || die "cannot install mmdebstrap qemu-utils e2fsprogs"
 
 # ---- mirrors: the ones this machine's apt uses --------------------------------
-apt_uris() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        if [ -f "$f" ]; then
-            sed -n 's/^[[:space:]]*deb\(-src\)\?[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\3/p' "$f"
-        fi
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        if [ -f "$f" ]; then
-            sed -n 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n'
-        fi
-    done
-}
-uris=$(apt_uris | sed 's|/*$||' | sort -u)
-mirror=${FPH_DEBIAN_MIRROR:-$(echo "$uris" | grep -E '^https?://[^ ]*/debian$' | head -1 || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-security=${FPH_DEBIAN_SECURITY:-$(echo "$uris" | grep -E '^https?://[^ ]*/debian-security$' | head -1 || true)}
-security=${security:-http://deb.debian.org/debian-security}
+eval "$("$here/apt-mirrors.sh")"
+mirror=$FPH_MIRROR security=$FPH_SECURITY
 sources=("deb $mirror $suite main" "deb $mirror $suite-updates main"
          "deb $security $suite-security main")
 log "mirrors $mirror, $security"
@@ -208,12 +194,15 @@ fi
 # runs in trixie too (newer glibc and libstdc++).
 log "fph-workload: $(file -b "$workload" 2>/dev/null | cut -d, -f1-4 || echo '?')"
 
-# ---- the driver source, staged as a checkout has it --------------------------------
-mkdir -p "$work/src/guest" "$work/src/include/fph"
+# ---- the driver package and what it is built from ----------------------------------
+deb=${FPH_DKMS_DEB:-}
+[ -f "$deb" ] || die "FPH_DKMS_DEB='$deb' is not the fph-guest-dkms .deb (make deb builds it)"
+mkdir -p "$work/src/guest" "$work/src/include/fph" "$work/src/debian"
 (cd "$root/guest" && find . -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
     -o -name Kbuild -o -name Makefile -o -name dkms.conf \) ! -name '*.mod.c' \
     -exec cp {} "$work/src/guest/" \;)
 cp "$root/include/fph/virtio_fph.h" "$work/src/include/fph/"
+cp "$root"/debian/{control,rules,changelog,fph-guest-dkms.dkms} "$work/src/debian/"
 
 # ---- the key ---------------------------------------------------------------------
 mmdebstrap_args=(--mode=root --variant=apt --include="${packages[*]}"
@@ -232,6 +221,7 @@ rm -rf "$work/sim"
     echo "append $append"
     cat "$work/resolved.txt"
     (cd "$work/src" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    echo "dh-dkms $(dpkg-query -W -f '${Version}' dh-dkms 2>/dev/null || echo none)"
     echo "fph-workload $(sha256sum <"$workload" | cut -d' ' -f1)"
     echo "fph-agent.sh $(sha256sum <"$root/guest-image/fph-agent.sh" | cut -d' ' -f1)"
     echo "build-debian-image.sh $(sha256sum <"$self" | cut -d' ' -f1)"
@@ -260,7 +250,7 @@ fi
 t0=$(date +%s)
 log "building $top ($kernel_pkg, ${#packages[@]} packages + dependencies)"
 mkdir -p "$work/out"
-export FPH_IMG_SRC=$work/src FPH_IMG_WORKLOAD=$workload FPH_IMG_OUT=$work/out
+export FPH_IMG_DEB=$deb FPH_IMG_WORKLOAD=$workload FPH_IMG_OUT=$work/out
 mmdebstrap "${mmdebstrap_args[@]}" \
     --customize-hook="\"$self\" --customize \"\$1\"" \
     "$suite" "$work/rootfs" "${sources[@]}" >"$work/mmdebstrap.log" 2>&1 \

@@ -5,7 +5,8 @@
 # PREFIX/bin/qemu-system-x86_64          patched QEMU (relocatable build)
 # PREFIX/lib/x86_64-linux-gnu/qemu/      its module dir: QEMU's modules and
 #                                        qom-free-page-hint.so (+ per-type links)
-# PREFIX/share/qemu/                     links to Debian's firmware
+# PREFIX/share/qemu/                     links to Debian's firmware (seabios,
+#                                        qemu-system-data, ipxe-qemu's NIC ROMs)
 set -euo pipefail
 build=$(realpath "$1") prefix=$2
 # shellcheck source=/dev/null
@@ -28,7 +29,7 @@ for link in "$build"/module/qemu-modules/qom-*.so; do
     fi
 done
 # Firmware: the +ds source ships none; QEMU looks in its relocated datadir.
-for f in /usr/share/seabios/* /usr/share/qemu/*; do
+for f in /usr/share/seabios/* /usr/share/qemu/* /usr/lib/ipxe/qemu/*; do
     [ -e "$datadir/$(basename "$f")" ] || ln -s "$f" "$datadir/"
 done
 echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir)"

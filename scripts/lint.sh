@@ -6,6 +6,7 @@
 #  - every file names its licence (scripts/check-spdx.py, REUSE layout)
 #  - shellcheck (warnings and errors) on every shell script
 #  - flake8 on every Python file (.flake8)
+#  - one version in meson.build, guest/dkms.conf and debian/changelog
 # Exit 1 if any of them finds something; each prints one summary line.
 set -uo pipefail
 build=$1
@@ -40,6 +41,12 @@ echo "lint: shellcheck on ${#shells[@]} scripts: $(verdict $?)"
 mapfile -t cxx < <(git ls-files '*.cpp' '*.hpp')
 clang-format --dry-run -Werror "${cxx[@]}"
 echo "lint: clang-format on ${#cxx[@]} C++ files: $(verdict $?)"
+
+v_meson=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
+v_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' guest/dkms.conf)
+v_deb=$(dpkg-parsechangelog -l debian/changelog -S Version | sed 's/-[^-]*$//')
+[ -n "$v_meson" ] && [ "$v_meson" = "$v_dkms" ] && [ "$v_meson" = "$v_deb" ]
+echo "lint: version meson $v_meson, dkms.conf $v_dkms, debian/changelog $v_deb: $(verdict $?)"
 
 mapfile -t pys < <(git ls-files '*.py')
 flake8 "${pys[@]}"

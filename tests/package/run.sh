@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tests/package/run.sh BUILDDIR: the Debian packages of `make deb`
+# (BUILDDIR/deb) as an operator installs them.  TAP on stdout.
+#
+# 1. A throwaway Debian 12 chroot (mmdebstrap --variant=apt from the
+#    archive this machine's apt uses), with python3 and the headers of the
+#    test guest's kernel (BUILDDIR/guest/kver); `apt-get install` of
+#    ./fph-qemu_*.deb and ./fph-guest-dkms_*.deb in it: dpkg -i with their
+#    Depends resolved from the archive (seabios, qemu-system-data,
+#    ipxe-qemu, the shared libraries, dkms).
+# 2. The DKMS postinst built virtio_fph for that kernel (dkms status), the
+#    device's modalias resolves to it, and the packages own nothing outside
+#    /opt/fph, /usr/src/virtio-fph-VER and /usr/share/doc.
+# 3. A busybox guest image with that DKMS-built module, loaded by modalias
+#    (scripts/build-guest-image.sh, FPH_MODPROBE=1); in the chroot (its own
+#    PID and mount namespaces, /proc /sys /dev mounted), migrate.py migrates
+#    it with /opt/fph/bin/qemu-system-x86_64 and fph: pages skipped, the
+#    pattern intact on the destination.
+# The chroot is removed at the end (FPH_PACKAGE_KEEP=1 keeps it).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(realpath "$1")
+
+echo "1..3"
+bail() { echo "Bail out! $*"; exit 1; }
+[ "$(id -u)" = 0 ] || bail "must run as root (mmdebstrap, chroot, mount)"
+qemu_deb=$(ls "$build"/deb/fph-qemu_*_amd64.deb 2>/dev/null | head -1)
+dkms_deb=$(ls "$build"/deb/fph-guest-dkms_*_all.deb 2>/dev/null | head -1)
+[ -n "$qemu_deb" ] && [ -n "$dkms_deb" ] || bail "no packages in $build/deb: run make deb"
+kver=$(cat "$build/guest/kver" 2>/dev/null) || bail "no $build/guest/kver: run make image"
+# shellcheck source=/dev/null
+. "$build/qemu.env"
+"$root/scripts/apt-install.sh" mmdebstrap >&2 || bail "cannot install mmdebstrap"
+eval "$("$root/scripts/apt-mirrors.sh")"
+
+work=$(mktemp -d /var/tmp/fph-package.XXXXXX)
+r=$work/rootfs
+cleanup() {
+    if [ "${FPH_PACKAGE_KEEP:-0}" = 1 ]; then echo "# kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+t0=$(date +%s)
+
+# ---- 1. install ------------------------------------------------------------
+mkdir -p "$work/debs"
+cp "$qemu_deb" "$dkms_deb" "$work/debs/"
+if ! mmdebstrap --mode=root --variant=apt --aptopt='Acquire::Languages "none"' \
+        --include="python3,linux-headers-$kver" \
+        --customize-hook="copy-in $work/debs /tmp" \
+        --customize-hook="chroot \"\$1\" apt-get install -y --no-install-recommends /tmp/debs/$(basename "$qemu_deb") /tmp/debs/$(basename "$dkms_deb")" \
+        bookworm "$r" "deb $FPH_MIRROR bookworm main" \
+        "deb $FPH_MIRROR bookworm-updates main" \
+        "deb $FPH_SECURITY bookworm-security main" >"$work/install.log" 2>&1; then
+    sed 's/^/# /' "$work/install.log" | tail -40
+    echo "not ok 1 packages install in a fresh Debian 12 chroot"
+    exit 1
+fi
+grep -E '^(Setting up fph|Building for|Installing to|virtio_fph)' "$work/install.log" | sed 's/^/# /'
+echo "ok 1 packages install in a fresh Debian 12 chroot ($(( $(date +%s) - t0 )) s)"
+
+# ---- 2. what they installed ------------------------------------------------
+# A command in the chroot, in PID and mount namespaces of its own with
+# /proc /sys /dev /tmp mounted (they go with the namespace).
+in_chroot() {
+    unshare --pid --fork --mount -- /bin/sh -c '
+        set -e
+        r=$1; shift
+        mount -t proc proc "$r/proc"
+        mount -t sysfs sysfs "$r/sys"
+        mount --rbind /dev "$r/dev"
+        mount -t tmpfs tmpfs "$r/tmp"
+        exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+            PYTHONPATH=/root/fph-test/python:/root/fph-test/e2e "$@"
+    ' sh "$r" "$@"
+}
+fail=()
+in_chroot dkms status -m virtio-fph -k "$kver" | grep -q ': installed' ||
+    fail+=("dkms does not report virtio-fph installed for $kver")
+alias=$(in_chroot modprobe -S "$kver" -R 'virtio:d0000003Fv00001AF4' 2>&1)
+[ "$alias" = virtio_fph ] || fail+=("the modalias resolves to '$alias', not virtio_fph")
+outside=$(in_chroot dpkg -L fph-qemu fph-guest-dkms |
+          grep -vE '^/(\.|opt|opt/fph(/.*)?|usr|usr/src|usr/src/virtio-fph-[^/]+(/.*)?|usr/share|usr/share/doc(/fph-[^/]+(/.*)?)?)$' || true)
+[ -z "$outside" ] || fail+=("files outside /opt/fph, /usr/src, /usr/share/doc: $outside")
+ko=$(cd "$r" && ls lib/modules/"$kver"/updates/dkms/virtio_fph.ko* 2>/dev/null | head -1)
+[ -n "$ko" ] || fail+=("no /lib/modules/$kver/updates/dkms/virtio_fph.ko*")
+if [ ${#fail[@]} -gt 0 ]; then
+    printf '# %s\n' "${fail[@]}"
+    echo "not ok 2 DKMS built virtio_fph for $kver, modalias, file list"
+    exit 1
+fi
+echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc"
+
+# ---- 3. migrate ------------------------------------------------------------
+t=$r/root/fph-test
+mkdir -p "$t/e2e" "$t/guest"
+cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" "$t/e2e/"
+cp -a "$QEMU_SRC/python" "$t/python"
+if ! KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
+        FPH_WORKLOAD=$build/tools/workload/fph-workload \
+        "$root/scripts/build-guest-image.sh" "$t/guest" >"$work/image.log" 2>&1; then
+    sed 's/^/# /' "$work/image.log" | tail -20
+    echo "not ok 3 guest image with the DKMS-built driver"
+    exit 1
+fi
+in_chroot python3 /root/fph-test/e2e/migrate.py /opt/fph/bin/qemu-system-x86_64 \
+    /root/fph-test/guest
