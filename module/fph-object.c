@@ -1,11 +1,13 @@
 /*
  * free-page-hint: the user-creatable object that enables free page hinting
  *
- *   -object free-page-hint,id=fph0[,max-ranges=N][,plug=on|off]
+ *   -object free-page-hint,id=fph0[,max-ranges=N][,bus=B][,addr=A][,plug=off]
+ *   object-add qom-type=free-page-hint,id=fph0[,...]      (a running VM)
  *
- * Creating it plugs a virtio-fph-pci device (unless plug=off, for an
- * explicit -device virtio-fph-pci with bus/addr) and makes query-fph-stats
- * available.  There is at most one.
+ * Creating it plugs a virtio-fph-pci device "<id>-dev" (unless plug=off,
+ * for an explicit -device virtio-fph-pci) and makes query-fph-stats
+ * available; on a running VM the device is hot-plugged.  object-del asks
+ * for that device's unplug and removes the object.  There is at most one.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -15,9 +17,14 @@
 #include "qemu/option.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "qobject/qdict.h"
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
+#include "hw/pci/pci_device.h"
+#include "hw/pci/pci_bus.h"
 #include "hw/qdev-core.h"
+#include "migration/misc.h"
+#include "monitor/qdev.h"
 #include "fph-device.h"
 #include "fph-qapi-visit.h"
 #include "fph-stats.h"
@@ -32,6 +39,9 @@ struct FreePageHint {
 
     uint32_t max_ranges;        /* for the device it plugs (plug=on) */
     bool plug;
+    char *bus;                  /* where it plugs it; set once plugged */
+    char *addr;
+    char *dev_id;               /* the device it plugged, if it did */
     Object *dev;                /* link<virtio-fph-device> "device" */
 };
 
@@ -77,6 +87,28 @@ static void fph_set_plug(Object *obj, bool value, Error **errp)
     FREE_PAGE_HINT(obj)->plug = value;
 }
 
+static char *fph_get_bus(Object *obj, Error **errp)
+{
+    return g_strdup(FREE_PAGE_HINT(obj)->bus);
+}
+
+static void fph_set_bus(Object *obj, const char *value, Error **errp)
+{
+    g_free(FREE_PAGE_HINT(obj)->bus);
+    FREE_PAGE_HINT(obj)->bus = g_strdup(value);
+}
+
+static char *fph_get_addr(Object *obj, Error **errp)
+{
+    return g_strdup(FREE_PAGE_HINT(obj)->addr);
+}
+
+static void fph_set_addr(Object *obj, const char *value, Error **errp)
+{
+    g_free(FREE_PAGE_HINT(obj)->addr);
+    FREE_PAGE_HINT(obj)->addr = g_strdup(value);
+}
+
 static int fph_find_device_opt(void *opaque, QemuOpts *opts, Error **errp)
 {
     const char *driver = qemu_opt_get(opts, "driver");
@@ -108,14 +140,106 @@ static bool fph_machine_has_pci(MachineState *ms)
            !object_dynamic_cast(OBJECT(ms), "isapc-machine");
 }
 
+/* The -device / device_add options of the device it plugs. */
+static QDict *fph_device_opts(FreePageHint *fph, const char *bus)
+{
+    QDict *opts = qdict_new();
+    g_autofree char *id = g_strdup_printf(
+        "%s-dev", object_get_canonical_path_component(OBJECT(fph)));
+
+    qdict_put_str(opts, "driver", TYPE_VIRTIO_FPH_PCI);
+    qdict_put_str(opts, "id", id);
+    qdict_put_int(opts, "max-ranges", fph->max_ranges);
+    if (bus) {
+        qdict_put_str(opts, "bus", bus);
+    }
+    if (fph->addr) {
+        qdict_put_str(opts, "addr", fph->addr);
+    }
+    return opts;
+}
+
+/*
+ * A PCI bus a device can be hot-plugged into now: a PCIe port with its
+ * one slot free, or a hotpluggable bus with a free slot.  1 stops.
+ */
+static int fph_find_hotplug_bus(Object *obj, void *opaque)
+{
+    PCIBus *bus = (PCIBus *)object_dynamic_cast(obj, TYPE_PCI_BUS);
+    int devfn;
+
+    if (!bus || !qbus_is_hotpluggable(BUS(bus))) {
+        return 0;
+    }
+    for (devfn = bus->devfn_min; devfn < ARRAY_SIZE(bus->devices);
+         devfn += PCI_FUNC_MAX) {
+        if (!bus->devices[devfn] &&
+            !(bus->slot_reserved_mask & (1u << PCI_SLOT(devfn)))) {
+            *(PCIBus **)opaque = bus;
+            return 1;
+        }
+        if (pci_bus_is_express(bus) && !pci_bus_is_root(bus)) {
+            break;      /* behind a port: slot 0 only */
+        }
+    }
+    return 0;
+}
+
+/*
+ * On a running VM: hot-plug the device, and record where (bus, addr), which
+ * the destination of a migration must be given.
+ */
+static void fph_hotplug_device(FreePageHint *fph, Error **errp)
+{
+    const char *id = object_get_canonical_path_component(OBJECT(fph));
+    g_autoptr(QDict) opts = NULL;
+    PCIBus *bus = NULL;
+    DeviceState *dev;
+    PCIDevice *pdev;
+    Error *err = NULL;
+
+    if (migration_is_running()) {
+        error_setg(errp, "free-page-hint: cannot create '%s' while a "
+                   "migration runs; create it before migrate", id);
+        return;
+    }
+    if (object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL)) {
+        error_setg(errp, "free-page-hint: a virtio-fph device is still "
+                   "plugged; wait for its DEVICE_DELETED event (the guest "
+                   "ejects it) or give plug=off");
+        return;
+    }
+    if (!fph->bus &&
+        !object_child_foreach_recursive(object_get_root(),
+                                        fph_find_hotplug_bus, &bus)) {
+        error_setg(errp, "free-page-hint: no free hotpluggable PCI slot for "
+                   "its device; add a pcie-root-port (q35) or give bus=");
+        return;
+    }
+    opts = fph_device_opts(fph, fph->bus ? fph->bus : BUS(bus)->name);
+    dev = qdev_device_add_from_qdict(opts, true, &err);
+    if (!dev) {
+        error_setg(errp, "free-page-hint: cannot plug its device: %s",
+                   error_get_pretty(err));
+        error_free(err);
+        return;
+    }
+    pdev = PCI_DEVICE(dev);
+    g_free(fph->bus);
+    fph->bus = g_strdup(pci_get_bus(pdev)->qbus.name);
+    g_free(fph->addr);
+    fph->addr = g_strdup_printf("%02x.%x", PCI_SLOT(pdev->devfn),
+                                PCI_FUNC(pdev->devfn));
+    fph->dev_id = g_strdup(dev->id);
+    object_unref(OBJECT(dev));
+}
+
 static void fph_complete(UserCreatable *uc, Error **errp)
 {
     FreePageHint *fph = FREE_PAGE_HINT(uc);
     MachineState *ms = MACHINE(qdev_get_machine());
     QemuOptsList *devices = qemu_find_opts("device");
-    g_autofree char *dev_id = NULL;
     FphFindOther find = { .self = OBJECT(fph) };
-    QemuOpts *opts;
 
     /* This one is in /objects already: look for another. */
     if (object_child_foreach(object_get_objects_root(), fph_find_other,
@@ -131,33 +255,61 @@ static void fph_complete(UserCreatable *uc, Error **errp)
                    MACHINE_GET_CLASS(ms)->name);
         return;
     }
+    if (!fph->plug) {
+        return;
+    }
     if (phase_check(PHASE_MACHINE_READY)) {
-        error_setg(errp, "free-page-hint: must be created on the command "
-                   "line (-object), not at run time");
+        fph_hotplug_device(fph, errp);
         return;
     }
     /*
      * Devices cannot be created yet (the board does not exist): queue a
      * -device for the board's cold-plug pass, unless the user gave one.
      */
-    if (fph->plug &&
-        !qemu_opts_foreach(devices, fph_find_device_opt, NULL, NULL)) {
-        dev_id = g_strdup_printf("%s-dev",
-                                 object_get_canonical_path_component(
-                                     OBJECT(fph)));
-        opts = qemu_opts_create(devices, dev_id, 1, errp);
-        if (!opts) {
-            return;
+    if (!qemu_opts_foreach(devices, fph_find_device_opt, NULL, NULL)) {
+        g_autoptr(QDict) dev_opts = fph_device_opts(fph, fph->bus);
+
+        if (qemu_opts_from_qdict(devices, dev_opts, errp)) {
+            fph->dev_id = g_strdup(qdict_get_str(dev_opts, "id"));
         }
-        qemu_opt_set(opts, "driver", TYPE_VIRTIO_FPH_PCI, &error_abort);
-        qemu_opt_set_number(opts, "max-ranges", fph->max_ranges,
-                            &error_abort);
     }
 }
 
-static bool fph_can_be_deleted(UserCreatable *uc)
+/*
+ * object-del: refused while a migration runs (the destination expects the
+ * device) and for a device the user plugged; else ask for the unplug of
+ * the device this object plugged -- the guest completes it, and
+ * DEVICE_DELETED says when.
+ */
+static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
 {
-    return !FREE_PAGE_HINT(uc)->dev;
+    FreePageHint *fph = FREE_PAGE_HINT(uc);
+    const char *id = object_get_canonical_path_component(OBJECT(fph));
+    DeviceState *proxy;
+    Error *err = NULL;
+
+    if (!fph->dev) {
+        return true;
+    }
+    if (migration_is_running()) {
+        error_setg(errp, "free-page-hint: cannot delete '%s' while a "
+                   "migration runs; delete it once the migration ended", id);
+        return false;
+    }
+    proxy = qdev_get_parent_bus(DEVICE(fph->dev))->parent;
+    if (!fph->dev_id || g_strcmp0(proxy->id, fph->dev_id)) {
+        error_setg(errp, "free-page-hint: '%s' did not plug its device "
+                   "(-device virtio-fph-pci); device_del that first", id);
+        return false;
+    }
+    qdev_unplug(proxy, &err);
+    if (err) {
+        error_setg(errp, "free-page-hint: cannot unplug device '%s': %s",
+                   fph->dev_id, error_get_pretty(err));
+        error_free(err);
+        return false;
+    }
+    return true;
 }
 
 static void fph_instance_init(Object *obj)
@@ -173,7 +325,7 @@ static void fph_class_init(ObjectClass *oc, void *data)
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 
     ucc->complete = fph_complete;
-    ucc->can_be_deleted = fph_can_be_deleted;
+    ucc->prepare_delete = fph_prepare_delete;
     object_class_property_add(oc, "max-ranges", "uint32",
                               fph_get_max_ranges, fph_set_max_ranges,
                               NULL, NULL);
@@ -189,10 +341,27 @@ static void fph_class_init(ObjectClass *oc, void *data)
                               fph_get_stats, NULL, NULL, NULL);
     object_class_property_set_description(oc, "stats",
         "the statistics query-fph-stats returns (read-only)");
+    object_class_property_add_str(oc, "bus", fph_get_bus, fph_set_bus);
+    object_class_property_set_description(oc, "bus",
+        "the PCI bus of the device it plugs (default: the machine's, on a "
+        "running VM the first free hotpluggable one); set once plugged");
+    object_class_property_add_str(oc, "addr", fph_get_addr, fph_set_addr);
+    object_class_property_set_description(oc, "addr",
+        "the PCI slot.function of the device it plugs (default: the first "
+        "free); set once plugged on a running VM");
     object_class_property_add_bool(oc, "plug", fph_get_plug, fph_set_plug);
     object_class_property_set_description(oc, "plug",
         "plug a virtio-fph-pci device (default on; off with an explicit "
         "-device virtio-fph-pci)");
+}
+
+static void fph_instance_finalize(Object *obj)
+{
+    FreePageHint *fph = FREE_PAGE_HINT(obj);
+
+    g_free(fph->bus);
+    g_free(fph->addr);
+    g_free(fph->dev_id);
 }
 
 static const TypeInfo fph_object_info = {
@@ -200,6 +369,7 @@ static const TypeInfo fph_object_info = {
     .parent = TYPE_OBJECT,
     .instance_size = sizeof(FreePageHint),
     .instance_init = fph_instance_init,
+    .instance_finalize = fph_instance_finalize,
     .class_init = fph_class_init,
     .interfaces = (InterfaceInfo[]) {
         { TYPE_USER_CREATABLE },

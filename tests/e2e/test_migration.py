@@ -11,10 +11,15 @@ usage: test_migration.py QEMU IMAGE_DIR [--smp N] [TEST...]
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+import time
 
 import runner
 import scenario as S
+import vm as V
 
 QEMU = IMAGE = ""
 SMP = 1
@@ -112,8 +117,59 @@ def test_numa_verify() -> None:
     check_stats_consistent(base, fph)
 
 
+# A spare hotpluggable slot, as libvirt gives a q35 domain.
+ROOT_PORT = ["-device", "pcie-root-port,id=rp-spare,bus=pcie.0,chassis=9"]
+
+
+def test_object_add_at_runtime() -> None:
+    """Management enables fph right before the migration: object-add on
+    the running guest hot-plugs the device, the guest's driver binds, and
+    the destination gets the same object on the command line."""
+    workdir = tempfile.mkdtemp(prefix="fph-object-add-")
+    src = dst = None
+    try:
+        src = V.VM(QEMU, IMAGE, workdir, "src", fph=False, extra=ROOT_PORT,
+                   smp=SMP)
+        guest = src.connect_guest(wait_ready=True)
+        guest.check("fph-workload fill 128", timeout=300)
+        guest.check("fph-workload dirty 600", timeout=300)
+        src.cmd("object-add", {"qom-type": "free-page-hint", "id": "fph0"})
+        bus = src.cmd("qom-get", path="/objects/fph0", property="bus")
+        addr = src.cmd("qom-get", path="/objects/fph0", property="addr")
+        t0 = time.monotonic()
+        while not src.stats()["driver-ok"]:
+            assert time.monotonic() - t0 < 60, "driver did not bind in 60 s"
+            time.sleep(0.2)
+        print(f"  object-add: device at {bus} {addr}, driver bound after "
+              f"{time.monotonic() - t0:.1f} s")
+        dst = V.VM(QEMU, IMAGE, workdir, "dst", fph=False, incoming="defer",
+                   extra=ROOT_PORT + ["-object", f"free-page-hint,id=fph0,"
+                                      f"bus={bus},addr={addr}"], smp=SMP)
+        sock = os.path.join(workdir, "migration.sock")
+        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
+        info = V.migrate(src, dst, f"unix:{sock}", S.DEFAULT_BANDWIDTH)
+        st = src.stats()
+        sent = info["ram"]["transferred"]
+        print(f"  transferred {S.mib(sent)}, skipped "
+              f"{S.mib(st['bytes-skipped'])}, downtime {info['downtime']} ms")
+        verify = S.guestctl.parse_kv(
+            dst.connect_guest(wait_ready=False).check("fph-workload verify",
+                                                      timeout=300), "verify")
+        assert st["pages-skipped"] > 0, st
+        assert sent < 400 << 20, f"sent {S.mib(sent)} with 600 MiB freed"
+        assert verify["bad"] == "0" and int(verify["pages"]) == 32768, verify
+        # After the migration it can go again (the guest ejects the device).
+        dst.cmd("object-del", id="fph0")
+        assert not dst.stats()["enabled"]
+    finally:
+        for m in (src, dst):
+            if m:
+                m.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 TESTS = [test_freed_dirty, test_fragmented, test_churn_verify,
-         test_numa_verify]
+         test_numa_verify, test_object_add_at_runtime]
 
 
 def main() -> int:
