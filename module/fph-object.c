@@ -39,7 +39,7 @@ struct FreePageHint {
 
     uint32_t max_ranges;        /* for the device it plugs (plug=on) */
     bool plug;
-    char *bus;                  /* where it plugs it; set once plugged */
+    char *bus;                  /* where it is to plug it */
     char *addr;
     char *dev_id;               /* the device it plugged, if it did */
     Object *dev;                /* link<virtio-fph-device> "device" */
@@ -87,9 +87,20 @@ static void fph_set_plug(Object *obj, bool value, Error **errp)
     FREE_PAGE_HINT(obj)->plug = value;
 }
 
+/* The PCI proxy of its device, if it has one. */
+static PCIDevice *fph_pci_device(FreePageHint *fph)
+{
+    return fph->dev ?
+        PCI_DEVICE(qdev_get_parent_bus(DEVICE(fph->dev))->parent) : NULL;
+}
+
+/* Where its device is (what a destination needs), else where it is to go. */
 static char *fph_get_bus(Object *obj, Error **errp)
 {
-    return g_strdup(FREE_PAGE_HINT(obj)->bus);
+    FreePageHint *fph = FREE_PAGE_HINT(obj);
+    PCIDevice *pdev = fph_pci_device(fph);
+
+    return g_strdup(pdev ? pci_get_bus(pdev)->qbus.name : fph->bus);
 }
 
 static void fph_set_bus(Object *obj, const char *value, Error **errp)
@@ -100,7 +111,14 @@ static void fph_set_bus(Object *obj, const char *value, Error **errp)
 
 static char *fph_get_addr(Object *obj, Error **errp)
 {
-    return g_strdup(FREE_PAGE_HINT(obj)->addr);
+    FreePageHint *fph = FREE_PAGE_HINT(obj);
+    PCIDevice *pdev = fph_pci_device(fph);
+
+    if (pdev) {
+        return g_strdup_printf("%02x.%x", PCI_SLOT(pdev->devfn),
+                               PCI_FUNC(pdev->devfn));
+    }
+    return g_strdup(fph->addr);
 }
 
 static void fph_set_addr(Object *obj, const char *value, Error **errp)
@@ -185,17 +203,13 @@ static int fph_find_hotplug_bus(Object *obj, void *opaque)
     return 0;
 }
 
-/*
- * On a running VM: hot-plug the device, and record where (bus, addr), which
- * the destination of a migration must be given.
- */
+/* On a running VM: hot-plug the device. */
 static void fph_hotplug_device(FreePageHint *fph, Error **errp)
 {
     const char *id = object_get_canonical_path_component(OBJECT(fph));
     g_autoptr(QDict) opts = NULL;
     PCIBus *bus = NULL;
     DeviceState *dev;
-    PCIDevice *pdev;
     Error *err = NULL;
 
     if (migration_is_running()) {
@@ -224,12 +238,6 @@ static void fph_hotplug_device(FreePageHint *fph, Error **errp)
         error_free(err);
         return;
     }
-    pdev = PCI_DEVICE(dev);
-    g_free(fph->bus);
-    fph->bus = g_strdup(pci_get_bus(pdev)->qbus.name);
-    g_free(fph->addr);
-    fph->addr = g_strdup_printf("%02x.%x", PCI_SLOT(pdev->devfn),
-                                PCI_FUNC(pdev->devfn));
     fph->dev_id = g_strdup(dev->id);
     object_unref(OBJECT(dev));
 }
@@ -296,7 +304,7 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
                    "migration runs; delete it once the migration ended", id);
         return false;
     }
-    proxy = qdev_get_parent_bus(DEVICE(fph->dev))->parent;
+    proxy = DEVICE(fph_pci_device(fph));
     if (!fph->dev_id || g_strcmp0(proxy->id, fph->dev_id)) {
         error_setg(errp, "free-page-hint: '%s' did not plug its device "
                    "(-device virtio-fph-pci); device_del that first", id);
@@ -343,12 +351,12 @@ static void fph_class_init(ObjectClass *oc, void *data)
         "the statistics query-fph-stats returns (read-only)");
     object_class_property_add_str(oc, "bus", fph_get_bus, fph_set_bus);
     object_class_property_set_description(oc, "bus",
-        "the PCI bus of the device it plugs (default: the machine's, on a "
-        "running VM the first free hotpluggable one); set once plugged");
+        "the PCI bus of its device (to plug it: default the machine's, on "
+        "a running VM the first free hotpluggable one)");
     object_class_property_add_str(oc, "addr", fph_get_addr, fph_set_addr);
     object_class_property_set_description(oc, "addr",
-        "the PCI slot.function of the device it plugs (default: the first "
-        "free); set once plugged on a running VM");
+        "the PCI slot.function of its device (to plug it: default the "
+        "first free)");
     object_class_property_add_bool(oc, "plug", fph_get_plug, fph_set_plug);
     object_class_property_set_description(oc, "plug",
         "plug a virtio-fph-pci device (default on; off with an explicit "

@@ -173,9 +173,15 @@ static void test_q35_del_cold_plugged(void)
     g_autofree char *e = qmp_error(qtest_qmp(qts,
         "{'execute': 'object-del', 'arguments': {'id': 'fph0'}}"));
 
+    g_autofree char *bus = qom_get_str(qts, "/objects/fph0", "bus");
+    g_autofree char *addr = qom_get_str(qts, "/objects/fph0", "addr");
+
     g_assert_nonnull(strstr(e, "cannot unplug device 'fph0-dev'"));
     g_assert_nonnull(strstr(e, "does not support hotplugging"));
     assert_enabled(qts, true, true);
+    /* Where a cold-plugged device went is known too. */
+    g_assert_cmpstr(bus, ==, "pcie.0");
+    g_assert_cmpint(strlen(addr), ==, 4);
     qtest_quit(qts);
 }
 
