@@ -206,17 +206,11 @@ static int fph_find_hotplug_bus(Object *obj, void *opaque)
 /* On a running VM: hot-plug the device. */
 static void fph_hotplug_device(FreePageHint *fph, Error **errp)
 {
-    const char *id = object_get_canonical_path_component(OBJECT(fph));
     g_autoptr(QDict) opts = NULL;
     PCIBus *bus = NULL;
     DeviceState *dev;
     Error *err = NULL;
 
-    if (migration_is_running()) {
-        error_setg(errp, "free-page-hint: cannot create '%s' while a "
-                   "migration runs; create it before migrate", id);
-        return;
-    }
     if (object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL)) {
         error_setg(errp, "free-page-hint: a virtio-fph device is still "
                    "plugged; wait for its DEVICE_DELETED event (the guest "
@@ -233,9 +227,12 @@ static void fph_hotplug_device(FreePageHint *fph, Error **errp)
     opts = fph_device_opts(fph, fph->bus ? fph->bus : BUS(bus)->name);
     dev = qdev_device_add_from_qdict(opts, true, &err);
     if (!dev) {
-        error_setg(errp, "free-page-hint: cannot plug its device: %s",
-                   error_get_pretty(err));
-        error_free(err);
+        if (err) {
+            error_propagate_prepend(errp, err, "free-page-hint: cannot plug "
+                                    "its device: ");
+        } else {
+            error_setg(errp, "free-page-hint: its device was not created");
+        }
         return;
     }
     fph->dev_id = g_strdup(dev->id);
@@ -257,10 +254,20 @@ static void fph_complete(UserCreatable *uc, Error **errp)
                    object_get_canonical_path_component(find.other));
         return;
     }
+    if (!OBJECT(fph)->parent) {
+        error_setg(errp, "free-page-hint: needs an id, e.g. id=fph0");
+        return;
+    }
     if (!fph_machine_has_pci(ms)) {
         error_setg(errp, "free-page-hint: machine '%s' has no PCI bus; "
                    "use -machine q35 or -machine pc",
                    MACHINE_GET_CLASS(ms)->name);
+        return;
+    }
+    if (phase_check(PHASE_MACHINE_READY) && migration_is_running()) {
+        error_setg(errp, "free-page-hint: cannot create '%s' while a "
+                   "migration runs; create it before migrate",
+                   object_get_canonical_path_component(OBJECT(fph)));
         return;
     }
     if (!fph->plug) {
@@ -296,6 +303,14 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
     DeviceState *proxy;
     Error *err = NULL;
 
+    if (!phase_check(PHASE_MACHINE_READY)) {
+        /* preconfig: the device is only queued; it goes with the object */
+        if (fph->dev_id) {
+            qemu_opts_del(qemu_opts_find(qemu_find_opts("device"),
+                                         fph->dev_id));
+        }
+        return true;
+    }
     if (!fph->dev) {
         return true;
     }

@@ -13,7 +13,7 @@ build=$(realpath "$1")
 [ -f "$build/qemu.env" ] || { log "no $build/qemu.env: run make build first"; exit 1; }
 git -C "$here" rev-parse --git-dir >/dev/null 2>&1 ||
     { log "$here is not a git checkout: the package is built from its files"; exit 1; }
-"$here/scripts/apt-install.sh" debhelper dh-dkms dpkg-dev >&2
+"$here/scripts/apt-install.sh" debhelper dh-dkms dpkg-dev seabios qemu-system-data ipxe-qemu >&2
 
 ver=$(dpkg-parsechangelog -l "$here/debian/changelog" -S Version)
 out=$build/deb

@@ -29,7 +29,10 @@ for link in "$build"/module/qemu-modules/qom-*.so; do
     fi
 done
 # Firmware: the +ds source ships none; QEMU looks in its relocated datadir.
+# (The packages that provide them: fph-qemu Depends and Build-Depends on
+# seabios, qemu-system-data and ipxe-qemu.)
 for f in /usr/share/seabios/* /usr/share/qemu/* /usr/lib/ipxe/qemu/*; do
+    [ -e "$f" ] || continue     # a directory missing or empty
     [ -e "$datadir/$(basename "$f")" ] || ln -s "$f" "$datadir/"
 done
 echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir)"

@@ -158,9 +158,13 @@ def test_object_add_at_runtime() -> None:
         assert st["pages-skipped"] > 0, st
         assert sent < 400 << 20, f"sent {S.mib(sent)} with 600 MiB freed"
         assert verify["bad"] == "0" and int(verify["pages"]) == 32768, verify
-        # After the migration it can go again (the guest ejects the device).
+        # After the migration it can go again: the guest ejects the device.
         dst.cmd("object-del", id="fph0")
         assert not dst.stats()["enabled"]
+        ev = dst.event_wait("DEVICE_DELETED", timeout=60,
+                            match={"data": {"device": "fph0-dev"}})
+        assert ev, "the guest did not eject fph0-dev within 60 s"
+        print("  object-del on the destination: fph0-dev ejected")
     finally:
         for m in (src, dst):
             if m:

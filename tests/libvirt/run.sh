@@ -25,7 +25,10 @@
 #    `qom-get /objects/fph0 stats` shows the same;
 # 4. destroys and undefines the domain; then does 3. again with two <numa>
 #    cells of uneven size (libvirt: a memory-backend-ram per cell, -numa
-#    node,memdev=) and checks that all of its RAM is hintable.
+#    node,memdev=) and checks that all of its RAM is hintable; and once more
+#    without the object on the command line: `object-add` through virsh
+#    plugs the device into the domain's spare pcie-root-port (pci.1) and
+#    the guest driver binds.
 #
 # Nothing in /etc/libvirt is changed: the domain XML turns security labelling
 # off for itself (<seclabel type='none'/>), so an emulator under /opt or a
@@ -130,10 +133,9 @@ field() {  # field JSON NAME -> value of return.NAME
     python3 -c 'import json,sys; r=json.loads(sys.argv[1])["return"]; print(json.dumps(r[sys.argv[2]]))' "$1" "$2"
 }
 
-# run_domain NAME [SED-ARGS...]: docs/libvirt-domain.xml, edited by SED-ARGS,
-# defined as domain NAME and started; query-fph-stats must show the device
-# and, once the guest has booted, its driver bound.  Sets $reply, $bound_s.
-run_domain() {
+# start_domain NAME [SED-ARGS...]: docs/libvirt-domain.xml, edited by
+# SED-ARGS, defined as domain NAME and started.
+start_domain() {
     dom=$1
     shift
     sed -e "s|<name>fph-demo</name>|<name>$dom</name>|" \
@@ -153,6 +155,11 @@ run_domain() {
         [ -f "$qemu_log" ] && tail -n 20 "$qemu_log"
         fail "virsh start $dom"
     fi
+}
+
+# wait_bound: query-fph-stats must show the device and, once the guest has
+# booted, its driver bound.  Sets $reply, $bound_s.
+wait_bound() {
     reply=$(stats 2>&1) || fail "query-fph-stats: $reply"
     log "$dom: query-fph-stats: $reply"
     [ "$(field "$reply" enabled)" = true ] || fail "\"enabled\" is not true: $reply"
@@ -168,6 +175,8 @@ run_domain() {
     done
     bound_s=$(( $(date +%s) - t0 ))
 }
+
+run_domain() { start_domain "$@"; wait_bound; }
 
 stop_domain() {
     virsh destroy "$dom" >/dev/null 2>&1
@@ -197,5 +206,21 @@ ram=$(field "$reply" ram-bytes) hintable=$(field "$reply" hintable-bytes)
 numa="NUMA domain (2 memory-backend-ram cells, 384+640 MiB): $hintable of $ram bytes hintable, driver bound after ${bound_s}s"
 stop_domain
 
-echo "PASS libvirt: $(command virsh --version) on $emulator: $plain; $numa"
+# The domain without the object: management enables fph on the running
+# domain with object-add, and the device goes into libvirt's spare
+# pcie-root-port (pci.1).
+start_domain "fph-test-hotplug-$$" -e "/<qemu:arg value='-object'\/>/d" \
+    -e "/<qemu:arg value='free-page-hint/d"
+grep -q 'free-page-hint' "$qemu_log" && fail "hotplug domain: the object is on the command line"
+out=$(virsh qemu-monitor-command "$dom" \
+      '{"execute":"object-add","arguments":{"qom-type":"free-page-hint","id":"fph0"}}' 2>&1) \
+    || fail "object-add: $out"
+wait_bound
+bus=$(virsh qemu-monitor-command "$dom" \
+      '{"execute":"qom-get","arguments":{"path":"/objects/fph0","property":"bus"}}' 2>&1)
+echo "$bus" | grep -q '"return":"pci.1"' || fail "object-add: device not on the spare root port pci.1: $bus"
+hotplug="object-add on the running domain: device on pci.1, driver bound after ${bound_s}s"
+stop_domain
+
+echo "PASS libvirt: $(command virsh --version) on $emulator: $plain; $numa; $hotplug"
 exit 0

@@ -80,7 +80,17 @@ static void guest_eject(QTestState *qts, const char *addr)
     int slot = (int)strtol(addr, NULL, 16);
 
     qtest_outl(qts, ACPI_PCIHP_EJ, 1u << slot);
-    qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+    /* The virtio device inside goes first (no id), then the proxy. */
+    for (;;) {
+        QDict *ev = qtest_qmp_eventwait_ref(qts, "DEVICE_DELETED");
+        bool ours = !g_strcmp0(qdict_get_try_str(qdict_get_qdict(ev, "data"),
+                                                 "device"), "fph0-dev");
+
+        qobject_unref(ev);
+        if (ours) {
+            break;
+        }
+    }
 }
 
 static void test_qmp_add_del(void)
@@ -192,14 +202,20 @@ static void test_bad_property(void)
         "{'execute': 'object-add', 'arguments': "
         "{'qom-type': 'free-page-hint', 'id': 'fph0', 'colour': 'blue'}}"));
 
+    g_autofree char *e_id = qmp_error(qtest_qmp(qts,
+        "{'execute': 'object-add', 'arguments': "
+        "{'qom-type': 'free-page-hint'}}"));
+
     g_assert_nonnull(strstr(e, "colour"));
+    g_assert_nonnull(strstr(e_id, "Parameter 'id' is missing"));
     assert_enabled(qts, false, false);
     qtest_quit(qts);
 }
 
 /*
- * A slow migration to nowhere, running when this returns: 512 MiB of zero
- * pages (~9 bytes each on the wire) at 64 KiB/s take over a minute.
+ * A slow migration to nowhere, running when this returns: at 64 KiB/s,
+ * 512 MiB of RAM take at least 18 s even if every page is a zero page
+ * (~9 bytes on the wire); the test cancels it within milliseconds.
  */
 static void start_migration(QTestState *qts)
 {
@@ -216,6 +232,8 @@ static void start_migration(QTestState *qts)
 
 static void cancel_migration(QTestState *qts)
 {
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
     qtest_qmp_assert_success(qts, "{'execute': 'migrate_cancel'}");
     for (;;) {
         g_autoptr(QDict) info = qtest_qmp(qts, "{'execute': 'query-migrate'}");
@@ -225,6 +243,7 @@ static void cancel_migration(QTestState *qts)
         if (!strcmp(status, "cancelled")) {
             break;
         }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(10 * 1000);
     }
 }
@@ -258,6 +277,28 @@ static void test_refused_during_migration(void)
     qtest_quit(qts);
 }
 
+/*
+ * Before the machine is built (-preconfig) the device is only queued:
+ * object-del takes it back, and leaving preconfig then creates nothing
+ * (rather than dying on a device without its object).
+ */
+static void test_preconfig_add_del(void)
+{
+    QTestState *qts = qtest_init(MACHINE_PC "-preconfig");
+    g_autoptr(QDict) pci = NULL;
+    g_autoptr(GString) pci_str = NULL;
+
+    object_add(qts, "");
+    qtest_qmp_assert_success(qts, "{'execute': 'object-del', "
+                             "'arguments': {'id': 'fph0'}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'x-exit-preconfig'}");
+    pci = qtest_qmp(qts, "{'execute': 'query-pci'}");
+    pci_str = qobject_to_json(QOBJECT(pci));
+    g_assert_null(strstr(pci_str->str, "\"device\": 4223"));
+    assert_enabled(qts, false, false);
+    qtest_quit(qts);
+}
+
 /* A -device the user gave is the user's to remove. */
 static void test_del_explicit_device(void)
 {
@@ -285,25 +326,37 @@ static bool type_listed(QList *types, const char *name)
     return false;
 }
 
+/* stdout of the emulator run with @args, which must succeed. */
+static char *qemu_stdout(const char *args)
+{
+    g_autofree char *cmd = g_strdup_printf("%s %s",
+                                           g_getenv("QTEST_QEMU_BINARY"),
+                                           args);
+    g_autoptr(GError) err = NULL;
+    char *out = NULL;
+    int status;
+
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, &err));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return out;
+}
+
 static void test_types_listed(void)
 {
     QTestState *qts = qtest_init(MACHINE_PC);
     g_autoptr(QDict) resp = qtest_qmp(qts, "{'execute': 'qom-list-types'}");
     QList *types = qdict_get_qlist(resp, "return");
-    const char *binary = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = g_strdup_printf("%s -M none -device help", binary);
-    g_autofree char *out = NULL;
-    g_autoptr(GError) err = NULL;
-    int status;
+    g_autofree char *devices = NULL, *objects = NULL;
 
     g_assert_true(type_listed(types, "free-page-hint"));
     g_assert_true(type_listed(types, "virtio-fph-pci"));
     g_assert_true(type_listed(types, "virtio-fph-device"));
     qtest_quit(qts);
 
-    g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &status, &err));
-    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    g_assert_nonnull(strstr(out, "name \"virtio-fph-pci\""));
+    devices = qemu_stdout("-M none -device help");
+    g_assert_nonnull(strstr(devices, "name \"virtio-fph-pci\""));
+    objects = qemu_stdout("-M none -object help");
+    g_assert_nonnull(strstr(objects, "  free-page-hint\n"));
 }
 
 int main(int argc, char **argv)
@@ -319,6 +372,7 @@ int main(int argc, char **argv)
     qtest_add_func("/fph/hotplug/bad-property", test_bad_property);
     qtest_add_func("/fph/hotplug/refused-during-migration",
                    test_refused_during_migration);
+    qtest_add_func("/fph/hotplug/preconfig-add-del", test_preconfig_add_del);
     qtest_add_func("/fph/hotplug/del-explicit-device",
                    test_del_explicit_device);
     qtest_add_func("/fph/hotplug/types-listed", test_types_listed);
