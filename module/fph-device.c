@@ -18,6 +18,7 @@
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
+#include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "migration/ram-filter.h"
 #include "system/runstate.h"
@@ -356,11 +357,30 @@ static void fph_realize(DeviceState *qdev, Error **errp)
                                                     dev);
 }
 
+/*
+ * Until the device is gone: a migration now would carry a device the
+ * destination, configured without it, does not have.
+ */
+void fph_device_block_migration(VirtIOFph *dev, const char *reason)
+{
+    Error *err = NULL;
+
+    if (dev->unplug_blocker) {
+        return;
+    }
+    error_setg(&dev->unplug_blocker, "%s", reason);
+    if (migrate_add_blocker(&dev->unplug_blocker, &err) < 0) {
+        warn_report_err(err);
+    }
+}
+
 static void fph_unrealize(DeviceState *qdev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
     Object *owner;
+
+    migrate_del_blocker(&dev->unplug_blocker);
 
     qemu_del_vm_change_state_handler(dev->vmstate);
     /*

@@ -33,11 +33,13 @@ typedef struct VirtIOFph {
     FphRequest *in_flight;      /* the request with the worker, if any */
     bool layout_reported;       /* fph_ram_map_warn() ran this migration */
     VMChangeStateEntry *vmstate;
+    Error *unplug_blocker;      /* set while an unplug is pending */
 } VirtIOFph;
 
 DECLARE_INSTANCE_CHECKER(VirtIOFph, VIRTIO_FPH, TYPE_VIRTIO_FPH)
 
 bool fph_device_driver_ok(VirtIOFph *dev);
+void fph_device_block_migration(VirtIOFph *dev, const char *reason);
 void fph_device_get_stats(VirtIOFph *dev, FphStats *stats);
 
 #endif

@@ -294,7 +294,7 @@ static void fph_complete(UserCreatable *uc, Error **errp)
  * object-del: refused while a migration runs (the destination expects the
  * device) and for a device the user plugged; else ask for the unplug of
  * the device this object plugged -- the guest completes it, and
- * DEVICE_DELETED says when.
+ * DEVICE_DELETED says when; migration is blocked until then.
  */
 static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
 {
@@ -331,6 +331,13 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
                    fph->dev_id, error_get_pretty(err));
         error_free(err);
         return false;
+    }
+    if (fph->dev) {             /* the guest has yet to eject it */
+        g_autofree char *reason = g_strdup_printf(
+            "free-page-hint: device '%s' is being unplugged (object-del); "
+            "migrate once DEVICE_DELETED says it is gone", fph->dev_id);
+
+        fph_device_block_migration(VIRTIO_FPH(fph->dev), reason);
     }
     return true;
 }

@@ -111,6 +111,7 @@ static void test_qmp_add_del(void)
 {
     QTestState *qts = qtest_init(MACHINE_PC);
     g_autofree char *bus = NULL, *addr = NULL, *addr2 = NULL;
+    g_autofree char *blocked = NULL;
     g_autoptr(QDict) pci = NULL;
     g_autoptr(GString) pci_str = NULL;
 
@@ -126,10 +127,16 @@ static void test_qmp_add_del(void)
     g_assert_nonnull(strstr(pci_str->str, "\"device\": 4223"));
     g_assert_nonnull(strstr(pci_str->str, "\"qdev_id\": \"fph0-dev\""));
 
-    /* Deleted at once; the device goes when the guest ejects it. */
+    /*
+     * Deleted at once; the device goes when the guest ejects it, and until
+     * then a migration would carry it: blocked.
+     */
     qtest_qmp_assert_success(qts, "{'execute': 'object-del', "
                              "'arguments': {'id': 'fph0'}}");
     assert_enabled(qts, false, false);
+    blocked = qmp_error(qtest_qmp(qts, "{'execute': 'migrate', 'arguments': "
+                                  "{'uri': 'exec:cat >/dev/null'}}"));
+    g_assert_nonnull(strstr(blocked, "device 'fph0-dev' is being unplugged"));
     guest_eject(qts, addr);
 
     /* And again, into the same slot. */
