@@ -327,9 +327,8 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
     }
     qdev_unplug(proxy, &err);
     if (err) {
-        error_setg(errp, "free-page-hint: cannot unplug device '%s': %s",
-                   fph->dev_id, error_get_pretty(err));
-        error_free(err);
+        error_propagate_prepend(errp, err, "free-page-hint: cannot unplug "
+                                "device '%s': ", fph->dev_id);
         return false;
     }
     if (fph->dev) {             /* the guest has yet to eject it */

@@ -197,12 +197,14 @@ log "fph-workload: $(file -b "$workload" 2>/dev/null | cut -d, -f1-4 || echo '?'
 # ---- the driver package and what it is built from ----------------------------------
 deb=${FPH_DKMS_DEB:-}
 [ -f "$deb" ] || die "FPH_DKMS_DEB='$deb' is not the fph-guest-dkms .deb (make deb builds it)"
-mkdir -p "$work/src/guest" "$work/src/include/fph" "$work/src/debian"
-(cd "$root/guest" && find . -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
-    -o -name Kbuild -o -name Makefile -o -name dkms.conf \) ! -name '*.mod.c' \
-    -exec cp {} "$work/src/guest/" \;)
-cp "$root/include/fph/virtio_fph.h" "$work/src/include/fph/"
-cp "$root"/debian/{control,rules,changelog,fph-guest-dkms.dkms} "$work/src/debian/"
+# What the package is made of, hashed in place below (build products in
+# guest/, *.mod.c, are not sources).
+mapfile -t deb_inputs < <(cd "$root" && {
+    find guest -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
+        -o -name Kbuild -o -name Makefile -o -name dkms.conf \) ! -name '*.mod.c'
+    printf '%s\n' include/fph/virtio_fph.h debian/control debian/rules \
+        debian/changelog debian/fph-guest-dkms.dkms
+} | LC_ALL=C sort)
 
 # ---- the key ---------------------------------------------------------------------
 mmdebstrap_args=(--mode=root --variant=apt --include="${packages[*]}"
@@ -220,7 +222,7 @@ rm -rf "$work/sim"
     echo "packages ${packages[*]}"
     echo "append $append"
     cat "$work/resolved.txt"
-    (cd "$work/src" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    (cd "$root" && sha256sum "${deb_inputs[@]}")
     echo "dh-dkms $(dpkg-query -W -f '${Version}' dh-dkms 2>/dev/null || echo none)"
     echo "fph-workload $(sha256sum <"$workload" | cut -d' ' -f1)"
     echo "fph-agent.sh $(sha256sum <"$root/guest-image/fph-agent.sh" | cut -d' ' -f1)"
