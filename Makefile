@@ -37,7 +37,8 @@ image: build guest
 	  scripts/build-guest-image.sh $(BUILD)/guest
 
 # The Debian packages (debian/, scripts/build-deb.sh), in $(BUILD)/deb:
-# fph-qemu (the emulator and the module under /opt/fph) and fph-guest-dkms.
+# fph-qemu (the emulator and the module under /opt/fph), fph-guest-dkms and
+# fph-guest-tools (the page-cache reclaim helper).
 # tests/package installs them in a throwaway chroot and migrates with them.
 .PHONY: deb
 deb: build
@@ -49,6 +50,7 @@ deb: build
 .PHONY: image-debian
 image-debian: deb
 	FPH_DKMS_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/fph-guest-dkms_*_all.deb) \
+	FPH_TOOLS_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/fph-guest-tools_*_all.deb) \
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-debian-image.sh $(BUILD)/debian13
 

@@ -56,6 +56,7 @@
 #include <fph/virtio_fph.h>
 
 #include "fph_compat.h"
+#include "fph_reclaim.h"
 #include "fph_walk.h"
 
 /* zone->lock holds between two reads of the config epoch (an exit each). */
@@ -112,6 +113,7 @@ struct fph {
 	struct work_struct work;
 	wait_queue_head_t acked;
 	bool stopping;		/* remove/freeze: worker must bail out */
+	bool rescan;		/* pass again in this epoch (reclaim freed pages) */
 	u32 disabled;		/* enum fph_disabled */
 	u32 done_epoch;		/* last epoch a pass was started for */
 	bool pcp;		/* per-CPU walks possible (fph_pcp_init()) */
@@ -119,6 +121,7 @@ struct fph {
 	struct fph_buf cand;	/* phase 1 */
 	struct fph_buf conf;	/* phase 2 */
 	struct fph_stats st;
+	struct fph_reclaim reclaim;
 	struct dentry *dbg;
 	/* Read and written by the device: own cache lines. */
 	struct virtio_fph_req req ____cacheline_aligned;
@@ -462,25 +465,30 @@ static void fph_work_fn(struct work_struct *work)
 {
 	struct fph *fph = container_of(work, struct fph, work);
 	u64 t0 = ktime_get_ns();
+	bool rescan;
 	u32 epoch;
 	int err;
 
 	if (fph->disabled || READ_ONCE(fph->stopping))
 		return;
 	virtio_cread_le(fph->vdev, struct virtio_fph_config, epoch, &epoch);
+	fph_reclaim_poll(&fph->reclaim);
+	rescan = xchg(&fph->rescan, false);
 	/*
 	 * One pass per epoch: the host opens a new one after each sync.  Epoch
 	 * numbers start again on a migration destination, so a closed epoch
-	 * forgets the last one.
+	 * forgets the last one.  Another pass in the same epoch after a
+	 * reclaim: it finds the pages the reclaim freed.
 	 */
 	if (epoch == VIRTIO_FPH_EPOCH_NONE) {
 		fph->done_epoch = VIRTIO_FPH_EPOCH_NONE;
-		return;
+		goto report;
 	}
-	if (epoch == fph->done_epoch)
-		return;
+	if (epoch == fph->done_epoch && !rescan)
+		goto report;
+	if (epoch != fph->done_epoch)
+		fph->st.epochs_seen++;
 	fph->done_epoch = epoch;
-	fph->st.epochs_seen++;
 	fph->polls = 0;
 
 	err = fph_pass(fph, epoch);
@@ -494,6 +502,25 @@ static void fph_work_fn(struct work_struct *work)
 		fph->st.passes++;
 	}
 	fph->st.last_pass_ns = ktime_get_ns() - t0;
+report:
+	/* After the pass: the device ends the migration's wait on it. */
+	fph_reclaim_report(&fph->reclaim);
+}
+
+struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+
+	return &fph->reclaim;
+}
+
+void fph_reclaim_result_posted(struct virtio_device *vdev)
+{
+	struct fph *fph = vdev->priv;
+
+	WRITE_ONCE(fph->rescan, true);
+	if (!READ_ONCE(fph->stopping))
+		queue_work(system_freezable_wq, &fph->work);
 }
 
 static void fph_vq_done(struct virtqueue *vq)
@@ -608,6 +635,7 @@ static void fph_debugfs_init(struct fph *fph)
 	debugfs_create_u32("disabled_reason", 0444, fph->dbg, &fph->disabled);
 	debugfs_create_u32("epoch", 0444, fph->dbg, &fph->done_epoch);
 	debugfs_create_u32("max_ranges", 0444, fph->dbg, &fph->cand.cap);
+	fph_reclaim_debugfs(&fph->reclaim, fph->dbg);
 }
 
 static void fph_free(struct fph *fph)
@@ -648,6 +676,7 @@ static int fph_probe(struct virtio_device *vdev)
 	vdev->priv = fph;
 	INIT_WORK(&fph->work, fph_work_fn);
 	init_waitqueue_head(&fph->acked);
+	fph_reclaim_init(&fph->reclaim, vdev);
 
 	fph->disabled = fph_disabled_reason();
 	if (fph->disabled == FPH_DISABLED_POISON)
@@ -722,6 +751,18 @@ static int fph_restore(struct virtio_device *vdev)
 }
 #endif
 
+/* Reclaim only helps if the freed pages are hinted. */
+static int fph_validate(struct virtio_device *vdev)
+{
+	if (fph_disabled_reason())
+		__virtio_clear_bit(vdev, VIRTIO_FPH_F_RECLAIM);
+	return 0;
+}
+
+static unsigned int fph_features[] = {
+	VIRTIO_FPH_F_RECLAIM,
+};
+
 static const struct virtio_device_id fph_id_table[] = {
 	{ VIRTIO_ID_FPH, VIRTIO_DEV_ANY_ID },
 	{ 0 },
@@ -731,7 +772,11 @@ MODULE_DEVICE_TABLE(virtio, fph_id_table);
 static struct virtio_driver fph_driver = {
 	.driver.name = KBUILD_MODNAME,
 	.driver.owner = THIS_MODULE,
+	.driver.dev_groups = fph_reclaim_groups,
+	.feature_table = fph_features,
+	.feature_table_size = ARRAY_SIZE(fph_features),
 	.id_table = fph_id_table,
+	.validate = fph_validate,
 	.probe = fph_probe,
 	.remove = fph_remove,
 	.config_changed = fph_config_changed,

@@ -24,6 +24,7 @@
 #include "system/runstate.h"
 #include "fph-device.h"
 #include "fph-ram-map.h"
+#include "fph-reclaim.h"
 #include "fph-worker.h"
 #include "trace-fph.h"
 
@@ -68,15 +69,19 @@ static void fph_epoch_begin(void *opaque, uint64_t epoch)
     FphUnhintableRamList *unhintable = NULL;
     g_autoptr(GArray) ram = fph_ram_map_collect(&unhintable);
 
-    if (!dev->layout_reported) {
-        fph_ram_map_warn(ram, unhintable);
-        dev->layout_reported = true;
-    }
-    qapi_free_FphUnhintableRamList(unhintable);
     /* RAM may have been remapped (PAM) or hot-added since the last epoch. */
     fph_core_set_ram(dev->core, (FphRamRange *)ram->data, ram->len);
     trace_fph_epoch_begin(epoch, fph_core_epoch_begin(dev->core, epoch));
-    /* The guest reads the epoch from config (the core's, not a copy). */
+    if (!dev->migrating) {
+        dev->migrating = true;
+        fph_ram_map_warn(ram, unhintable);
+        fph_reclaim_migration_start(dev);
+    }
+    qapi_free_FphUnhintableRamList(unhintable);
+    /*
+     * The guest reads the epoch (and a reclaim request) from config: the
+     * core's, not a copy.
+     */
     virtio_notify_config(VIRTIO_DEVICE(dev));
 }
 
@@ -86,7 +91,8 @@ static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
 
     trace_fph_epoch_end(epoch, fph_core_epoch(dev->core), why);
     if (why == RAM_FILTER_EPOCH_END_CLEANUP) {
-        dev->layout_reported = false;   /* the migration is over */
+        dev->migrating = false;         /* the migration is over */
+        fph_reclaim_migration_end(dev);
     }
     fph_core_epoch_end(dev->core);
     virtio_notify_config(VIRTIO_DEVICE(dev));
@@ -221,12 +227,20 @@ static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
 
     stl_le_p(&config.epoch, fph_core_epoch(dev->core));
     stl_le_p(&config.max_ranges, dev->max_ranges);
+    fph_core_reclaim_config(dev->core, &config);
     memcpy(config_data, &config, sizeof(config));
+}
+
+static void fph_set_config(VirtIODevice *vdev, const uint8_t *config_data)
+{
+    fph_reclaim_config_written(VIRTIO_FPH(vdev), config_data);
 }
 
 static uint64_t fph_get_features(VirtIODevice *vdev, uint64_t features,
                                  Error **errp)
 {
+    /* Offered whether or not reclaim is on: it is the source's policy. */
+    virtio_add_feature(&features, VIRTIO_FPH_F_RECLAIM);
     return features;
 }
 
@@ -308,6 +322,11 @@ void fph_device_get_stats(VirtIOFph *dev, FphStats *stats)
     fph_core_get_stats(dev->core, stats);
 }
 
+void fph_device_get_reclaim_stats(VirtIOFph *dev, FphReclaimStats *stats)
+{
+    fph_core_get_reclaim_stats(dev->core, stats);
+}
+
 /*
  * Requests are only taken while the VM runs.  When it stops (e.g. for the
  * final migration round) every request in flight is answered first: the
@@ -352,6 +371,7 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     dev->worker = fph_worker_new(&fph_hook_ops, dev, dev->done_bh);
     virtio_init(vdev, VIRTIO_ID_FPH, sizeof(struct virtio_fph_config));
     dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
+    fph_reclaim_init(dev);
     dev->filter = ram_filter_register(TYPE_VIRTIO_FPH, &fph_filter_ops, dev);
     dev->vmstate = qdev_add_vm_change_state_handler(qdev, fph_vm_state_change,
                                                     dev);
@@ -394,6 +414,7 @@ static void fph_unrealize(DeviceState *qdev)
     fph_complete_done(dev);
     fph_worker_free(dev->worker);
     ram_filter_unregister(dev->filter);
+    fph_reclaim_cleanup(dev);
     qemu_bh_delete(dev->done_bh);
     qemu_bh_delete(dev->kick_bh);
     virtio_delete_queue(dev->vq);
@@ -415,6 +436,48 @@ static const VMStateDescription vmstate_virtio_fph = {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()
     },
+    /* Holds the migration before its first iteration: fph-reclaim.c. */
+    .dev_unplug_pending = fph_reclaim_holds_migration,
+};
+
+static int fph_reclaim_pre_save(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    dev->reclaim_seq = fph_core_reclaim_seq(dev->core);
+    return 0;
+}
+
+static int fph_reclaim_post_load(void *opaque, int version_id)
+{
+    VirtIOFph *dev = opaque;
+
+    fph_core_reclaim_set_seq(dev->core, dev->reclaim_seq);
+    return 0;
+}
+
+static bool fph_reclaim_seq_needed(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    return fph_core_reclaim_seq(dev->core) != 0;
+}
+
+/*
+ * The guest remembers the last reclaim request's number: the destination
+ * goes on from it, so that its first request is new to the guest.
+ */
+static const VMStateDescription vmstate_virtio_fph_reclaim = {
+    .name = "virtio-fph-device/reclaim",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = fph_reclaim_seq_needed,
+    .pre_save = fph_reclaim_pre_save,
+    .post_load = fph_reclaim_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(reclaim_seq, VirtIOFph),
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 /*
@@ -431,6 +494,10 @@ static const VMStateDescription vmstate_virtio_fph_device = {
                              "use the same free-page-hint max-ranges on "
                              "source and destination"),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_virtio_fph_reclaim,
+        NULL
     },
 };
 
@@ -451,6 +518,7 @@ static void fph_class_init(ObjectClass *klass, void *data)
     vdc->realize = fph_realize;
     vdc->unrealize = fph_unrealize;
     vdc->get_config = fph_get_config;
+    vdc->set_config = fph_set_config;
     vdc->get_features = fph_get_features;
     vdc->reset = fph_reset;
     vdc->set_status = fph_set_status;

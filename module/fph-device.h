@@ -31,7 +31,10 @@ typedef struct VirtIOFph {
     QEMUBH *kick_bh;
     uint32_t max_ranges;        /* property "max-ranges" */
     FphRequest *in_flight;      /* the request with the worker, if any */
-    bool layout_reported;       /* fph_ram_map_warn() ran this migration */
+    bool migrating;             /* an outgoing migration opened an epoch */
+    QEMUTimer *reclaim_timer;   /* fph-reclaim.c: the wait's bound */
+    bool reclaim_hold;          /* atomic: the migration waits for it */
+    uint32_t reclaim_seq;       /* migrated: the core's, see pre_save */
     VMChangeStateEntry *vmstate;
     Error *unplug_blocker;      /* set while an unplug is pending */
 } VirtIOFph;
@@ -41,5 +44,6 @@ DECLARE_INSTANCE_CHECKER(VirtIOFph, VIRTIO_FPH, TYPE_VIRTIO_FPH)
 bool fph_device_driver_ok(VirtIOFph *dev);
 void fph_device_block_migration(VirtIOFph *dev, const char *reason);
 void fph_device_get_stats(VirtIOFph *dev, FphStats *stats);
+void fph_device_get_reclaim_stats(VirtIOFph *dev, FphReclaimStats *stats);
 
 #endif

@@ -2,6 +2,7 @@
  * free-page-hint: the user-creatable object that enables free page hinting
  *
  *   -object free-page-hint,id=fph0[,max-ranges=N][,bus=B][,addr=A][,plug=off]
+ *                         [,reclaim=SIZE][,reclaim-timeout=MS]
  *   object-add qom-type=free-page-hint,id=fph0[,...]      (a running VM)
  *
  * Creating it plugs a virtio-fph-pci device "<id>-dev" (unless plug=off,
@@ -27,6 +28,7 @@
 #include "monitor/qdev.h"
 #include "fph-device.h"
 #include "fph-qapi-visit.h"
+#include "fph-reclaim.h"
 #include "fph-stats.h"
 #include "fph-types.h"
 
@@ -38,6 +40,9 @@ struct FreePageHint {
     Object parent_obj;
 
     uint32_t max_ranges;        /* for the device it plugs (plug=on) */
+    /* Read by the device when a migration starts (fph-reclaim.c). */
+    uint64_t reclaim;
+    uint32_t reclaim_timeout;
     bool plug;
     char *bus;                  /* where it is to plug it */
     char *addr;
@@ -67,6 +72,41 @@ static void fph_set_max_ranges(Object *obj, Visitor *v, const char *name,
                                void *opaque, Error **errp)
 {
     visit_type_uint32(v, name, &FREE_PAGE_HINT(obj)->max_ranges, errp);
+}
+
+static void fph_get_reclaim(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    visit_type_size(v, name, &FREE_PAGE_HINT(obj)->reclaim, errp);
+}
+
+static void fph_set_reclaim(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    visit_type_size(v, name, &FREE_PAGE_HINT(obj)->reclaim, errp);
+}
+
+static void fph_get_reclaim_timeout(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    visit_type_uint32(v, name, &FREE_PAGE_HINT(obj)->reclaim_timeout, errp);
+}
+
+static void fph_set_reclaim_timeout(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    uint32_t value;
+
+    if (!visit_type_uint32(v, name, &value, errp)) {
+        return;
+    }
+    if (value < 1 || value > FPH_MAX_RECLAIM_TIMEOUT_MS) {
+        error_setg(errp, "free-page-hint: reclaim-timeout must be between 1 "
+                   "and %u ms, got %" PRIu32, FPH_MAX_RECLAIM_TIMEOUT_MS,
+                   value);
+        return;
+    }
+    FREE_PAGE_HINT(obj)->reclaim_timeout = value;
 }
 
 static void fph_get_stats(Object *obj, Visitor *v, const char *name,
@@ -346,6 +386,7 @@ static void fph_instance_init(Object *obj)
     FreePageHint *fph = FREE_PAGE_HINT(obj);
 
     fph->max_ranges = FPH_DEFAULT_MAX_RANGES;
+    fph->reclaim_timeout = FPH_DEFAULT_RECLAIM_TIMEOUT_MS;
     fph->plug = true;
 }
 
@@ -361,6 +402,17 @@ static void fph_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "max-ranges",
         "max-ranges of the device it plugs: ranges the guest may send per "
         "request (1-65536, default 4096)");
+    object_class_property_add(oc, "reclaim", "size",
+                              fph_get_reclaim, fph_set_reclaim, NULL, NULL);
+    object_class_property_set_description(oc, "reclaim",
+        "clean page cache the guest drops when a migration starts, which "
+        "waits for it (default 0: off; docs/usage.rst)");
+    object_class_property_add(oc, "reclaim-timeout", "uint32",
+                              fph_get_reclaim_timeout,
+                              fph_set_reclaim_timeout, NULL, NULL);
+    object_class_property_set_description(oc, "reclaim-timeout",
+        "how long a migration waits for the guest's reclaim, in ms "
+        "(1-60000, default 10000)");
     object_class_property_add_link(oc, "device", TYPE_VIRTIO_FPH,
                                    offsetof(FreePageHint, dev),
                                    fph_check_device, 0);

@@ -18,6 +18,35 @@ static void fph_stats_fill_rejected(FphRejectInfo *r, const FphStats *s)
 #undef FPH_REJECT_FILL
 }
 
+/*
+ * The QAPI FphReclaimOutcome is the core's list, in its order (checked
+ * member by member here, names by scripts/check-reject-reasons.py).
+ */
+#define FPH_RECLAIM_SAME(up, low, desc) \
+    QEMU_BUILD_BUG_ON((int)FPH_RECLAIM_##up != (int)FPH_RECLAIM_OUTCOME_##up);
+FPH_RECLAIM_RESULTS(FPH_RECLAIM_SAME)
+#undef FPH_RECLAIM_SAME
+QEMU_BUILD_BUG_ON((int)FPH_RECLAIM__MAX != (int)FPH_RECLAIM_OUTCOME__MAX);
+
+static FphReclaimInfo *fph_stats_reclaim(const FphReclaimStats *s)
+{
+    FphReclaimInfo *r = g_new0(FphReclaimInfo, 1);
+
+    r->requests = s->requests;
+    r->bytes = s->reclaimed_bytes;
+    r->guest_us = s->guest_us;
+    r->wait_ms = s->wait_ms;
+    r->timeouts = s->timeouts;
+    r->bad_reports = s->bad_reports;
+    r->late_reports = s->late_reports;
+    r->last_outcome = (FphReclaimOutcome)s->last_result;
+    r->last_asked = s->last_asked_bytes;
+    r->last_bytes = s->last_reclaimed_bytes;
+    r->last_guest_us = s->last_guest_us;
+    r->last_wait_ms = s->last_wait_ms;
+    return r;
+}
+
 FphStatsInfo *fph_stats_info(Object *fph)
 {
     FphStatsInfo *info = g_new0(FphStatsInfo, 1);
@@ -27,6 +56,7 @@ FphStatsInfo *fph_stats_info(Object *fph)
     g_autoptr(GArray) ram = NULL;
     const FphUnhintableRamList *e;
     FphStats s = {};
+    FphReclaimStats rs = {};
 
     info->rejected = g_new0(FphRejectInfo, 1);
     info->enabled = fph != NULL;
@@ -34,7 +64,9 @@ FphStatsInfo *fph_stats_info(Object *fph)
     if (dev) {
         info->driver_ok = fph_device_driver_ok(dev);
         fph_device_get_stats(dev, &s);
+        fph_device_get_reclaim_stats(dev, &rs);
     }
+    info->reclaim = fph_stats_reclaim(&rs);
     info->epoch = s.epoch;
     info->epochs_seen = s.epochs_seen;
     info->requests = s.requests;

@@ -3,6 +3,7 @@
 # build-deb.sh BUILDDIR: the Debian packages (debian/), in BUILDDIR/deb/:
 #   fph-qemu_VER_amd64.deb        the patched emulator and the module, /opt/fph
 #   fph-guest-dkms_VER_all.deb    the guest driver source, built by DKMS
+#   fph-guest-tools_VER_all.deb   the guest's page-cache reclaim helper
 # dpkg-buildpackage runs in a copy of the checkout's files (tracked and
 # untracked, not ignored) in BUILDDIR/deb/fph-VER, against the patched QEMU
 # that BUILDDIR/qemu.env names (`make build` made it).  Prints the .deb paths.

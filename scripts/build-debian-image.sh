@@ -21,7 +21,8 @@
 # build-essential.  A customize hook, in the image (chroot): `apt-get
 # install` of the fph-guest-dkms package (FPH_DKMS_DEB, from `make deb`),
 # whose DKMS postinst builds the driver against the image's own kernel
-# headers: /usr/src/virtio-fph-VER, /lib/modules/KVER/updates/dkms/virtio_fph.ko*;
+# headers: /usr/src/virtio-fph-VER, /lib/modules/KVER/updates/dkms/virtio_fph.ko*,
+# and of fph-guest-tools (FPH_TOOLS_DEB: the page-cache reclaim helper);
 # fph-workload in /usr/bin; guest-image/fph-agent.sh as /usr/bin/fph-agent,
 # run by fph-agent.service on ttyS0 (the serial protocol of
 # tests/e2e/guestctl.py; serial-getty@ttyS0 is masked); postgresql
@@ -30,8 +31,8 @@
 #
 # KEY hashes the package versions apt resolves for the image right now
 # (mmdebstrap --simulate: a new kernel, postgresql or security update makes
-# a new image), what the driver package is made of (guest/*.c *.h Kbuild
-# Makefile dkms.conf, include/fph/virtio_fph.h, debian/control rules
+# a new image), what the driver packages are made of (guest/*.c *.h Kbuild
+# Makefile dkms.conf, guest/reclaim/*, include/fph/virtio_fph.h, debian/control rules
 # changelog fph-guest-dkms.dkms, the dh-dkms version), fph-workload,
 # fph-agent.sh and this script.
 # An existing complete directory for KEY is reused; nothing depends on it
@@ -41,6 +42,7 @@
 #
 # Environment:
 #   FPH_DKMS_DEB        the fph-guest-dkms .deb to install (required)
+#   FPH_TOOLS_DEB       the fph-guest-tools .deb to install (required)
 #   FPH_CACHE           cache root (default /var/cache/fph)
 #   FPH_WORKLOAD        fph-workload binary (default: compiled with g++ -static)
 #   FPH_DEBIAN_MIRROR   Debian mirror (default: the one this machine's apt
@@ -80,11 +82,12 @@ customize() {
 
     # The driver, as a user installs it: the fph-guest-dkms package of
     # `make deb`; its DKMS postinst builds it for the image's kernel.
-    cp "$FPH_IMG_DEB" "$r/tmp/"
-    chroot "$r" apt-get install -y --no-install-recommends "/tmp/$(basename "$FPH_IMG_DEB")" >&2 \
+    cp "$FPH_IMG_DEB" "$FPH_IMG_TOOLS_DEB" "$r/tmp/"
+    chroot "$r" apt-get install -y --no-install-recommends "/tmp/$(basename "$FPH_IMG_DEB")" \
+        "/tmp/$(basename "$FPH_IMG_TOOLS_DEB")" >&2 \
         || { find "$r/var/lib/dkms/virtio-fph" -name make.log -exec cat {} + >&2 2>/dev/null || true;
-             die "apt-get install $(basename "$FPH_IMG_DEB") in the image failed"; }
-    rm -f "$r/tmp/$(basename "$FPH_IMG_DEB")"
+             die "apt-get install $(basename "$FPH_IMG_DEB") $(basename "$FPH_IMG_TOOLS_DEB") in the image failed"; }
+    rm -f "$r/tmp/$(basename "$FPH_IMG_DEB")" "$r/tmp/$(basename "$FPH_IMG_TOOLS_DEB")"
     chroot "$r" dkms status -m virtio-fph >&2
     chroot "$r" dkms status -m virtio-fph -k "$kver" | grep -q ': installed' \
         || die "dkms does not report virtio-fph installed for $kver"
@@ -197,11 +200,14 @@ log "fph-workload: $(file -b "$workload" 2>/dev/null | cut -d, -f1-4 || echo '?'
 # ---- the driver package and what it is built from ----------------------------------
 deb=${FPH_DKMS_DEB:-}
 [ -f "$deb" ] || die "FPH_DKMS_DEB='$deb' is not the fph-guest-dkms .deb (make deb builds it)"
+tools_deb=${FPH_TOOLS_DEB:-}
+[ -f "$tools_deb" ] || die "FPH_TOOLS_DEB='$tools_deb' is not the fph-guest-tools .deb (make deb builds it)"
 # What the package is made of, hashed in place below (build products in
 # guest/, *.mod.c, are not sources).
 mapfile -t deb_inputs < <(cd "$root" && {
     find guest -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
         -o -name Kbuild -o -name Makefile -o -name dkms.conf \) ! -name '*.mod.c'
+    find guest/reclaim -type f
     printf '%s\n' include/fph/virtio_fph.h debian/control debian/rules \
         debian/changelog debian/fph-guest-dkms.dkms
 } | LC_ALL=C sort)
@@ -252,7 +258,7 @@ fi
 t0=$(date +%s)
 log "building $top ($kernel_pkg, ${#packages[@]} packages + dependencies)"
 mkdir -p "$work/out"
-export FPH_IMG_DEB=$deb FPH_IMG_WORKLOAD=$workload FPH_IMG_OUT=$work/out
+export FPH_IMG_DEB=$deb FPH_IMG_TOOLS_DEB=$tools_deb FPH_IMG_WORKLOAD=$workload FPH_IMG_OUT=$work/out
 mmdebstrap "${mmdebstrap_args[@]}" \
     --customize-hook="\"$self\" --customize \"\$1\"" \
     "$suite" "$work/rootfs" "${sources[@]}" >"$work/mmdebstrap.log" 2>&1 \

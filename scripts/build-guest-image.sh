@@ -116,6 +116,9 @@ done
 install -m 0755 "$workload" "$img/usr/bin/fph-workload"
 install -m 0755 "$root/guest-image/init" "$img/init"
 install -m 0755 "$root/guest-image/fph-agent.sh" "$img/usr/bin/fph-agent"
+# The page-cache reclaim helper, run through busybox uevent (no udev here).
+install -D -m 0755 "$root/guest/reclaim/fph-reclaim" "$img/usr/libexec/fph/fph-reclaim"
+install -m 0755 "$root/guest-image/fph-uevent" "$img/usr/sbin/fph-uevent"
 
 # Copy one module (decompressing .ko.xz/.ko.zst/.ko.gz) into lib/modules/fph.
 add_module() {
@@ -139,10 +142,11 @@ add_module() {
     esac
 }
 # Load order used by /init (dependencies first).
-modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon"
+# virtio_blk: a disk whose page cache the reclaim tests fill.
+modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk"
 for m in $modules; do
     req=yes
-    case $m in virtio_pci_legacy_dev|virtio_pci_modern_dev|virtio_balloon) req=no ;; esac
+    case $m in virtio_pci_legacy_dev|virtio_pci_modern_dev|virtio_balloon|virtio_blk) req=no ;; esac
     add_module "$m" "$req"
 done
 # Modules built into this kernel (=y) simply have no .ko; write only the

@@ -5,7 +5,9 @@ module/core/fph_core.h; check that QAPI's FphRejectInfo has exactly those
 members (lower case, '-' for '_'), in that order, each documented, and
 that the qtests' libqos driver reads exactly those keys.  (A reason
 missing from QAPI already fails the module build: fph-stats.c fills the
-members from the list.)
+members from the list.)  Likewise the reclaim outcomes, FPH_RECLAIM_RESULTS:
+QAPI's FphReclaimOutcome has exactly those members, in that order (the
+module build checks the values), each documented.
 
 usage: check-reject-reasons.py SOURCE_ROOT
 """
@@ -15,10 +17,19 @@ import re
 import sys
 
 
-def core_reasons(root: str) -> list[str]:
+def core_list(root: str, macro: str = "FPH_REJECT_REASONS") -> list[str]:
     text = open(f"{root}/module/core/fph_core.h").read()
-    block = re.search(r"#define FPH_REJECT_REASONS\(X\)(.*?)\n\n", text, re.S)
+    block = re.search(rf"#define {macro}\(X\)(.*?)\n\n", text, re.S)
     return re.findall(r"X\(\w+, (\w+),", block.group(1))
+
+
+def qapi_enum(root: str, name: str) -> tuple[list[str], list[str]]:
+    text = open(f"{root}/qapi-schema/fph.json").read()
+    start = text.index(f"{{ 'enum': '{name}'")
+    end = text.index("}", start)
+    members = list(ast.literal_eval(text[start:end + 1])["data"])
+    doc = text[text.rindex(f"# @{name}:", 0, start):start]
+    return members, re.findall(r"^# @([\w-]+):", doc, re.M)[1:]
 
 
 def qapi_members(root: str) -> tuple[list[str], list[str]]:
@@ -42,7 +53,7 @@ def qtest_keys(root: str) -> list[str]:
 
 def main() -> int:
     root = sys.argv[1]
-    want = [r.replace("_", "-") for r in core_reasons(root)]
+    want = [r.replace("_", "-") for r in core_list(root)]
     members, documented = qapi_members(root)
     ok = True
     if members != want:
@@ -55,9 +66,16 @@ def main() -> int:
     if keys != want:
         print(f"qtest qfph_reject_keys {keys}, reasons are {want}")
         ok = False
+    outcomes = [r.replace("_", "-") for r in core_list(root, "FPH_RECLAIM_RESULTS")]
+    members, documented = qapi_enum(root, "FphReclaimOutcome")
+    if members != outcomes or documented != outcomes:
+        print(f"FphReclaimOutcome members {members}, documented {documented}; "
+              f"FPH_RECLAIM_RESULTS {outcomes}")
+        ok = False
     if ok:
         print(f"ok: {len(want)} reject reasons; QAPI FphRejectInfo and the "
-              "qtest driver match")
+              f"qtest driver match; {len(outcomes)} reclaim outcomes match "
+              "FphReclaimOutcome")
     return 0 if ok else 1
 
 

@@ -34,7 +34,12 @@ typedef uint64_t fph_le64;
 #define VIRTIO_FPH_PAGE_SHIFT		12
 #define VIRTIO_FPH_PAGE_SIZE		(1ULL << VIRTIO_FPH_PAGE_SHIFT)
 
-/* No device-specific feature bits are defined yet. */
+/*
+ * Feature bits.  VIRTIO_FPH_F_RECLAIM: the reclaim fields of the config
+ * exist; at the start of a migration the device may ask the driver to
+ * reclaim clean page cache and waits (bounded) for its report.
+ */
+#define VIRTIO_FPH_F_RECLAIM		0
 
 /* Epoch 0 means "no epoch open": the driver must not hint. */
 #define VIRTIO_FPH_EPOCH_NONE		0
@@ -44,7 +49,34 @@ struct virtio_fph_config {
 	fph_le32 epoch;
 	/* Maximum nr_ranges the device accepts in one request (RO). */
 	fph_le32 max_ranges;
+
+	/* With VIRTIO_FPH_F_RECLAIM; the device's part (RO): */
+	/* Clean page cache to reclaim for request reclaim_seq, in bytes. */
+	fph_le64 reclaim_bytes;
+	/* Last reclaim request, 0 if none; see docs/protocol.rst. */
+	fph_le32 reclaim_seq;
+	/* How long the device waits for the report, in milliseconds. */
+	fph_le32 reclaim_timeout_ms;
+
+	/* The driver's report (written by the driver, done_seq last): */
+	/* The request the report is for. */
+	fph_le32 reclaim_done_seq;
+	/* VIRTIO_FPH_RECLAIM_S_* */
+	fph_le32 reclaim_status;
+	/* Page cache bytes the guest reclaimed for it. */
+	fph_le64 reclaimed_bytes;
+	/* Time from the request to the report, in microseconds. */
+	fph_le32 reclaim_us;
+	fph_le32 reserved;
 };
+
+/* reclaim_status: what the guest did about a reclaim request. */
+#define VIRTIO_FPH_RECLAIM_S_OK		0	/* done; less if no more clean cache */
+#define VIRTIO_FPH_RECLAIM_S_UNSUPPORTED 1	/* kernel has no cgroup v2 memory.reclaim */
+#define VIRTIO_FPH_RECLAIM_S_WOULD_SWAP	2	/* cannot keep it off anon memory: not done */
+#define VIRTIO_FPH_RECLAIM_S_FAILED	3	/* the reclaim failed otherwise */
+#define VIRTIO_FPH_RECLAIM_S_NO_HELPER	4	/* no reclaim helper installed */
+#define VIRTIO_FPH_RECLAIM_S_MAX	4
 
 /* Request types. */
 #define VIRTIO_FPH_REQ_CANDIDATES	1	/* phase 1: arm these ranges */

@@ -10,6 +10,7 @@
 #include "fph_core.h"
 #include "interval_set.hpp"
 #include "plan.hpp"
+#include "reclaim.hpp"
 #include "request_parser.hpp"
 #include "work_budget.hpp"
 
@@ -54,6 +55,9 @@ public:
     const WorkBudget& budget() const noexcept { return budget_; }
     EpochState& epoch_state_for_test() noexcept { return epoch_; }
 
+    Reclaim& reclaim() noexcept { return reclaim_; }
+    const Reclaim& reclaim() const noexcept { return reclaim_; }
+
 private:
     Plan reject_whole(FphReject why) noexcept;
     void account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType type) noexcept;
@@ -66,6 +70,7 @@ private:
     IntervalSet armed_;  // ranges armed in the open epoch; empty when closed
     EpochState epoch_;
     FphStats stats_{};
+    Reclaim reclaim_;
 };
 
 }  // namespace fph

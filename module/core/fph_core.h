@@ -63,6 +63,47 @@ typedef struct FphStats {
 } FphStats;
 
 
+/*
+ * What the last reclaim request (VIRTIO_FPH_F_RECLAIM) came to: the one
+ * list.  X(UPPER, lower, description) as for FPH_REJECT_REASONS: the enum,
+ * fph_reclaim_result_name() ("lower", '-' in QAPI FphReclaimResult, checked
+ * by scripts/check-reject-reasons.py).  The first members after PENDING
+ * are the guest's VIRTIO_FPH_RECLAIM_S_* in order.
+ */
+#define FPH_RECLAIM_RESULTS(X) \
+    X(NONE, none, "no reclaim was asked for") \
+    X(PENDING, pending, "asked; the guest has not reported yet") \
+    X(OK, ok, "the guest reclaimed page cache") \
+    X(UNSUPPORTED, unsupported, "the guest kernel has no cgroup v2 memory.reclaim") \
+    X(WOULD_SWAP, would_swap, "the guest could not keep reclaim off anonymous memory") \
+    X(FAILED, failed, "the guest's reclaim failed") \
+    X(NO_HELPER, no_helper, "the guest has no reclaim helper installed") \
+    X(TIMEOUT, timeout, "no report within reclaim-timeout; the migration went on") \
+    X(CANCELLED, cancelled, "the migration ended before the report") \
+    X(NO_DRIVER, no_driver, "the guest driver did not negotiate VIRTIO_FPH_F_RECLAIM")
+
+#define FPH_RECLAIM_ENUM(up, low, desc) FPH_RECLAIM_##up,
+typedef enum FphReclaimResult {
+    FPH_RECLAIM_RESULTS(FPH_RECLAIM_ENUM)
+    FPH_RECLAIM__MAX,
+} FphReclaimResult;
+#undef FPH_RECLAIM_ENUM
+
+typedef struct FphReclaimStats {
+    uint64_t requests;          /* reclaims asked of the guest */
+    uint64_t reclaimed_bytes;   /* reported by the guest, all requests */
+    uint64_t guest_us;          /* reported by the guest, all requests */
+    uint64_t wait_ms;           /* the migrations waited, all requests */
+    uint64_t timeouts;
+    uint64_t bad_reports;       /* reports dropped by validation */
+    uint64_t late_reports;      /* valid reports after the wait ended */
+    FphReclaimResult last_result;
+    uint64_t last_asked_bytes;
+    uint64_t last_reclaimed_bytes;
+    uint64_t last_guest_us;
+    uint64_t last_wait_ms;
+} FphReclaimStats;
+
 /* A guest-physical range of hintable RAM. */
 typedef struct FphRamRange {
     uint64_t addr;
@@ -130,6 +171,43 @@ void fph_core_complete(FphCore *core, FphPlan *plan,
                        struct virtio_fph_resp *resp);
 /* Free a plan without accounting it (device reset / unrealize). */
 void fph_plan_free(FphPlan *plan);
+
+/*
+ * Reclaim requests: at most one at a time, asked at the start of a
+ * migration, which waits for the report until fph_core_reclaim_end().
+ * @now_ms: any monotonic clock, for the wait statistics.
+ *
+ * Ask for @bytes (0: reclaim is off) if the driver negotiated
+ * VIRTIO_FPH_F_RECLAIM (@negotiated).  Returns PENDING if the request is
+ * out (the caller notifies a config change and waits), else NONE (off) or
+ * NO_DRIVER.
+ */
+FphReclaimResult fph_core_reclaim_begin(FphCore *core, uint64_t bytes,
+                                        uint32_t timeout_ms, bool negotiated,
+                                        uint64_t now_ms);
+/*
+ * The driver wrote to the config space: @config is the device's copy after
+ * the write (only the driver's fields are read).  Returns true if this
+ * completed the pending request: the caller stops waiting.
+ */
+bool fph_core_reclaim_write(FphCore *core,
+                            const struct virtio_fph_config *config,
+                            uint64_t now_ms);
+/* Stop waiting: @why is TIMEOUT or CANCELLED.  No-op if none pending. */
+void fph_core_reclaim_end(FphCore *core, FphReclaimResult why,
+                          uint64_t now_ms);
+bool fph_core_reclaim_pending(const FphCore *core);
+/*
+ * The last request's number, carried to a migration destination so that
+ * its next request has a number the driver has not seen.
+ */
+uint32_t fph_core_reclaim_seq(const FphCore *core);
+void fph_core_reclaim_set_seq(FphCore *core, uint32_t seq);
+/* Fill the reclaim fields of @config, both parts, as the driver reads them. */
+void fph_core_reclaim_config(const FphCore *core,
+                             struct virtio_fph_config *config);
+void fph_core_get_reclaim_stats(const FphCore *core, FphReclaimStats *stats);
+const char *fph_reclaim_result_name(FphReclaimResult result);
 
 /* Introspection for tests and the glue. */
 bool fph_plan_has_work(const FphPlan *plan);

@@ -117,4 +117,45 @@ void fph_core_get_stats(const FphCore* core, FphStats* stats)
     *stats = core->core.stats();
 }
 
+FphReclaimResult fph_core_reclaim_begin(FphCore* core, uint64_t bytes, uint32_t timeout_ms,
+                                        bool negotiated, uint64_t now_ms)
+{
+    return core->core.reclaim().begin(bytes, timeout_ms, negotiated, now_ms);
+}
+
+bool fph_core_reclaim_write(FphCore* core, const struct virtio_fph_config* config, uint64_t now_ms)
+{
+    return core->core.reclaim().write(fph::ReclaimReport::decode(*config), now_ms);
+}
+
+void fph_core_reclaim_end(FphCore* core, FphReclaimResult why, uint64_t now_ms)
+{
+    core->core.reclaim().end(why, now_ms);
+}
+
+bool fph_core_reclaim_pending(const FphCore* core)
+{
+    return core->core.reclaim().pending();
+}
+
+uint32_t fph_core_reclaim_seq(const FphCore* core)
+{
+    return core->core.reclaim().seq();
+}
+
+void fph_core_reclaim_set_seq(FphCore* core, uint32_t seq)
+{
+    core->core.reclaim().set_seq(seq);
+}
+
+void fph_core_reclaim_config(const FphCore* core, struct virtio_fph_config* config)
+{
+    core->core.reclaim().fill_config(config);
+}
+
+void fph_core_get_reclaim_stats(const FphCore* core, FphReclaimStats* stats)
+{
+    *stats = core->core.reclaim().stats();
+}
+
 }  // extern "C"

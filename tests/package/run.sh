@@ -29,7 +29,9 @@ bail() { echo "Bail out! $*"; exit 1; }
 [ "$(id -u)" = 0 ] || bail "must run as root (mmdebstrap, chroot, mount)"
 qemu_deb=$(ls "$build"/deb/fph-qemu_*_amd64.deb 2>/dev/null | head -1)
 dkms_deb=$(ls "$build"/deb/fph-guest-dkms_*_all.deb 2>/dev/null | head -1)
-[ -n "$qemu_deb" ] && [ -n "$dkms_deb" ] || bail "no packages in $build/deb: run make deb"
+tools_deb=$(ls "$build"/deb/fph-guest-tools_*_all.deb 2>/dev/null | head -1)
+[ -n "$qemu_deb" ] && [ -n "$dkms_deb" ] && [ -n "$tools_deb" ] \
+    || bail "no packages in $build/deb: run make deb"
 kver=$(cat "$build/guest/kver" 2>/dev/null) || bail "no $build/guest/kver: run make image"
 # shellcheck source=/dev/null
 . "$build/qemu.env"
@@ -46,11 +48,11 @@ t0=$(date +%s)
 
 # ---- 1. install ------------------------------------------------------------
 mkdir -p "$work/debs"
-cp "$qemu_deb" "$dkms_deb" "$work/debs/"
+cp "$qemu_deb" "$dkms_deb" "$tools_deb" "$work/debs/"
 if ! mmdebstrap --mode=root --variant=apt --aptopt='Acquire::Languages "none"' \
         --include="python3,linux-headers-$kver" \
         --customize-hook="copy-in $work/debs /tmp" \
-        --customize-hook="chroot \"\$1\" apt-get install -y --no-install-recommends /tmp/debs/$(basename "$qemu_deb") /tmp/debs/$(basename "$dkms_deb")" \
+        --customize-hook="chroot \"\$1\" apt-get install -y --no-install-recommends /tmp/debs/$(basename "$qemu_deb") /tmp/debs/$(basename "$dkms_deb") /tmp/debs/$(basename "$tools_deb")" \
         bookworm "$r" "deb $FPH_MIRROR bookworm main" \
         "deb $FPH_MIRROR bookworm-updates main" \
         "deb $FPH_SECURITY bookworm-security main" >"$work/install.log" 2>&1; then
@@ -81,9 +83,9 @@ in_chroot dkms status -m virtio-fph -k "$kver" | grep -q ': installed' ||
     fail+=("dkms does not report virtio-fph installed for $kver")
 alias=$(in_chroot modprobe -S "$kver" -R 'virtio:d0000003Fv00001AF4' 2>&1)
 [ "$alias" = virtio_fph ] || fail+=("the modalias resolves to '$alias', not virtio_fph")
-outside=$(in_chroot dpkg -L fph-qemu fph-guest-dkms |
-          grep -vE '^/(\.|opt|opt/fph(/.*)?|usr|usr/src|usr/src/virtio-fph-[^/]+(/.*)?|usr/share|usr/share/doc(/fph-[^/]+(/.*)?)?)$' || true)
-[ -z "$outside" ] || fail+=("files outside /opt/fph, /usr/src, /usr/share/doc: $outside")
+outside=$(in_chroot dpkg -L fph-qemu fph-guest-dkms fph-guest-tools |
+          grep -vE '^/(\.|opt|opt/fph(/.*)?|usr|usr/src|usr/src/virtio-fph-[^/]+(/.*)?|usr/share|usr/share/doc(/fph-[^/]+(/.*)?)?|usr/libexec(/fph(/fph-reclaim)?)?|usr/lib|usr/lib/udev(/rules.d(/60-fph-reclaim.rules)?)?|usr/lib/systemd(/system(/fph-reclaim@.service)?)?|etc|etc/default(/fph-reclaim)?)$' || true)
+[ -z "$outside" ] || fail+=("files outside /opt/fph, /usr/src, /usr/share/doc and the reclaim helper's: $outside")
 ko=$(cd "$r" && ls lib/modules/"$kver"/updates/dkms/virtio_fph.ko* 2>/dev/null | head -1)
 [ -n "$ko" ] || fail+=("no /lib/modules/$kver/updates/dkms/virtio_fph.ko*")
 if [ ${#fail[@]} -gt 0 ]; then

@@ -113,7 +113,10 @@ static void test_stats_schema(void)
     for (i = 0; i < G_N_ELEMENTS(reject_keys); i++) {
         g_assert_cmpint(qdict_get_int(rejected, reject_keys[i]), ==, 0);
     }
-    g_assert_cmpint(qdict_size(ret), ==, 16);
+    g_assert_cmpint(qdict_size(ret), ==, 17);
+    /* No device: no reclaim asked. */
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ret, "reclaim"),
+                                  "last-outcome"), ==, "none");
     g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), >, 0);
     g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), <=,
                     qdict_get_int(ret, "ram-bytes"));

@@ -45,10 +45,17 @@ void qvirtio_fph_unbind(QVirtioFph *d)
 
 void qvirtio_fph_setup_queue(QVirtioFph *d, bool driver_ok)
 {
+    qvirtio_fph_setup_queue_features(d, driver_ok, 0);
+}
+
+void qvirtio_fph_setup_queue_features(QVirtioFph *d, bool driver_ok,
+                                      uint64_t features)
+{
+    uint64_t want = (1ull << VIRTIO_F_VERSION_1) | features;
+
     qvirtio_start_device(&d->dev->vdev);        /* reset, ACK, DRIVER */
-    g_assert_true(qvirtio_get_features(&d->dev->vdev) &
-                  (1ull << VIRTIO_F_VERSION_1));
-    qvirtio_set_features(&d->dev->vdev, 1ull << VIRTIO_F_VERSION_1);
+    g_assert_cmphex(qvirtio_get_features(&d->dev->vdev) & want, ==, want);
+    qvirtio_set_features(&d->dev->vdev, want);
     d->vq = qvirtqueue_setup(&d->dev->vdev, &d->alloc, 0);
     d->avail_idx = 0;
     d->used_idx = 0;
@@ -103,6 +110,17 @@ uint32_t qvirtio_fph_max_ranges(QVirtioFph *d)
     return qvirtio_config_readl(&d->dev->vdev,
                                 offsetof(struct virtio_fph_config,
                                          max_ranges));
+}
+
+uint32_t qvirtio_fph_config_readl(QVirtioFph *d, uint64_t offset)
+{
+    return qvirtio_config_readl(&d->dev->vdev, offset);
+}
+
+void qvirtio_fph_config_writel(QVirtioFph *d, uint64_t offset, uint32_t val)
+{
+    qpci_io_writel(d->dev->pdev, d->dev->bar,
+                   d->dev->device_cfg_offset + offset, val);
 }
 
 uint16_t qvirtio_fph_used_idx(QVirtioFph *d)

@@ -43,6 +43,9 @@ void qvirtio_fph_bind(QVirtioFph *d, QTestState *qts, int devfn);
 void qvirtio_fph_unbind(QVirtioFph *d);
 /* Reset, negotiate VERSION_1, set up the hintq, optionally DRIVER_OK. */
 void qvirtio_fph_setup_queue(QVirtioFph *d, bool driver_ok);
+/* The same, negotiating VERSION_1 and the device features @features. */
+void qvirtio_fph_setup_queue_features(QVirtioFph *d, bool driver_ok,
+                                      uint64_t features);
 /* Free the hintq and set it up again, with DRIVER_OK. */
 void qvirtio_fph_reinit(QVirtioFph *d);
 void qvirtio_fph_reset(QVirtioFph *d);
@@ -53,6 +56,9 @@ bool qvirtio_fph_wait_status(QVirtioFph *d, uint8_t mask, uint8_t want,
                              gint64 timeout_us);
 uint32_t qvirtio_fph_epoch(QVirtioFph *d);
 uint32_t qvirtio_fph_max_ranges(QVirtioFph *d);
+/* A 32-bit config field at @offset (offsetof(struct virtio_fph_config)). */
+uint32_t qvirtio_fph_config_readl(QVirtioFph *d, uint64_t offset);
+void qvirtio_fph_config_writel(QVirtioFph *d, uint64_t offset, uint32_t val);
 /* used->idx as the device last wrote it. */
 uint16_t qvirtio_fph_used_idx(QVirtioFph *d);
 /* Wait until used->idx reaches @want; false on timeout. */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Page-cache reclaim requests (VIRTIO_FPH_F_RECLAIM), carried out by a
+ * user-space helper: the driver passes the request on as a uevent and
+ * hands the helper's result back to the device.
+ */
+#ifndef FPH_RECLAIM_H
+#define FPH_RECLAIM_H
+
+#include <linux/device.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/virtio.h>
+
+struct fph_reclaim {
+	struct virtio_device *vdev;
+	struct mutex lock;	/* the fields below */
+	bool helper;		/* a helper declared itself (reclaim_helper) */
+	u32 seen_seq;		/* last request taken */
+	u32 seq;		/* request out to the helper, 0 if none */
+	u64 bytes;
+	u32 timeout_ms;
+	u64 asked_ns;		/* when it went out */
+	bool result;		/* the helper's result waits to be reported */
+	u32 status;		/* VIRTIO_FPH_RECLAIM_S_* */
+	u64 reclaimed;
+	/* debugfs */
+	u64 requests;
+	u64 reclaimed_total;
+	u64 last_us;
+	u32 last_status;
+};
+
+void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev);
+/*
+ * From the driver's worker, on a config change: take a new request, if
+ * any.  Returns true if one went out to the helper.
+ */
+bool fph_reclaim_poll(struct fph_reclaim *rc);
+/* From the worker, after the pass that followed the result: report it. */
+void fph_reclaim_report(struct fph_reclaim *rc);
+void fph_reclaim_debugfs(struct fph_reclaim *rc, struct dentry *dir);
+
+/* The helper's sysfs interface (driver dev_groups). */
+extern const struct attribute_group *fph_reclaim_groups[];
+/*
+ * Provided by the driver: its fph_reclaim (the sysfs files exist only while
+ * it is bound), and the call when the helper posted a result: the driver
+ * makes a pass, then reports.
+ */
+struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev);
+void fph_reclaim_result_posted(struct virtio_device *vdev);
+
+#endif /* FPH_RECLAIM_H */

@@ -1,0 +1,170 @@
+/*
+ * fph: page-cache reclaim requests at the start of a migration
+ *
+ * With reclaim=SIZE on the free-page-hint object, the first epoch of an
+ * outgoing migration carries a request to the guest (VIRTIO_FPH_F_RECLAIM):
+ * drop up to SIZE of clean, cold page cache.  The pages it frees are only
+ * worth something if they are hinted before the bulk round sends them, so
+ * the migration waits, after its setup and before its first iteration, for
+ * the guest's report or reclaim-timeout, whichever comes first.  The wait
+ * is QEMU's own (qemu_savevm_wait_unplug(), the "wait-unplug" state that
+ * virtio-net failover uses): the device's dev_unplug_pending() says true
+ * while the request is out.  The core (fph_core_reclaim_*) validates the
+ * guest's report and keeps the statistics; this file owns the clock.
+ * See docs/design.rst, "Page-cache reclaim".
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/error-report.h"
+#include "qemu/timer.h"
+#include "qemu/cutils.h"
+#include "qapi/error.h"
+#include "qom/object.h"
+#include "migration/misc.h"
+#include "hw/virtio/virtio.h"
+#include "fph-reclaim.h"
+#include "trace-fph.h"
+
+static uint64_t fph_reclaim_now_ms(void)
+{
+    return qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+}
+
+/* One line per request that did not reclaim, naming the fix. */
+static void fph_reclaim_report_result(VirtIOFph *dev)
+{
+    FphReclaimStats s;
+    g_autofree char *asked = NULL;
+
+    fph_core_get_reclaim_stats(dev->core, &s);
+    trace_fph_reclaim_result(fph_reclaim_result_name(s.last_result),
+                             s.last_reclaimed_bytes, s.last_guest_us,
+                             s.last_wait_ms);
+    asked = size_to_str(s.last_asked_bytes);
+    switch (s.last_result) {
+    case FPH_RECLAIM_NO_DRIVER:
+        warn_report("free-page-hint: reclaim=%s not done: the guest driver "
+                    "does not support reclaim (update virtio_fph in the "
+                    "guest)", asked);
+        break;
+    case FPH_RECLAIM_NO_HELPER:
+        warn_report("free-page-hint: reclaim=%s not done: the guest has no "
+                    "reclaim helper (install fph-guest-tools in the guest)",
+                    asked);
+        break;
+    case FPH_RECLAIM_UNSUPPORTED:
+        warn_report("free-page-hint: reclaim=%s not done: the guest kernel "
+                    "has no cgroup v2 memory.reclaim (needs Linux 5.19+ "
+                    "with the memory controller)", asked);
+        break;
+    case FPH_RECLAIM_WOULD_SWAP:
+        warn_report("free-page-hint: reclaim=%s not done: the guest has "
+                    "swap on and its kernel cannot keep memory.reclaim off "
+                    "anonymous memory (needs Linux 6.10+, or SWAPPINESS in "
+                    "the guest's /etc/default/fph-reclaim)", asked);
+        break;
+    case FPH_RECLAIM_FAILED:
+        warn_report("free-page-hint: reclaim=%s failed in the guest (see "
+                    "fph-reclaim in the guest's journal)", asked);
+        break;
+    case FPH_RECLAIM_TIMEOUT:
+        warn_report("free-page-hint: no reclaim report from the guest within "
+                    "reclaim-timeout (%" PRIu64 " ms); the migration went "
+                    "on", s.last_wait_ms);
+        break;
+    default:
+        break;
+    }
+}
+
+static void fph_reclaim_stop_waiting(VirtIOFph *dev)
+{
+    timer_del(dev->reclaim_timer);
+    qatomic_set(&dev->reclaim_hold, false);
+    fph_reclaim_report_result(dev);
+}
+
+static void fph_reclaim_timeout(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    if (fph_core_reclaim_pending(dev->core)) {
+        fph_core_reclaim_end(dev->core, FPH_RECLAIM_TIMEOUT,
+                             fph_reclaim_now_ms());
+        fph_reclaim_stop_waiting(dev);
+    }
+}
+
+void fph_reclaim_init(VirtIOFph *dev)
+{
+    dev->reclaim_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
+                                      fph_reclaim_timeout, dev);
+}
+
+void fph_reclaim_cleanup(VirtIOFph *dev)
+{
+    qatomic_set(&dev->reclaim_hold, false);
+    timer_free(dev->reclaim_timer);
+    dev->reclaim_timer = NULL;
+}
+
+void fph_reclaim_migration_start(VirtIOFph *dev)
+{
+    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
+    uint64_t bytes;
+    uint32_t timeout_ms;
+    bool negotiated;
+
+    if (!owner || migration_in_bg_snapshot()) {
+        return;
+    }
+    bytes = object_property_get_uint(owner, "reclaim", &error_abort);
+    timeout_ms = object_property_get_uint(owner, "reclaim-timeout",
+                                          &error_abort);
+    negotiated = fph_device_driver_ok(dev) &&
+                 virtio_vdev_has_feature(vdev, VIRTIO_FPH_F_RECLAIM);
+    switch (fph_core_reclaim_begin(dev->core, bytes, timeout_ms, negotiated,
+                                   fph_reclaim_now_ms())) {
+    case FPH_RECLAIM_PENDING:
+        trace_fph_reclaim_request(bytes, timeout_ms);
+        qatomic_set(&dev->reclaim_hold, true);
+        timer_mod(dev->reclaim_timer, fph_reclaim_now_ms() + timeout_ms);
+        /* The caller notifies the config change with the epoch's. */
+        break;
+    case FPH_RECLAIM_NO_DRIVER:
+        fph_reclaim_report_result(dev);
+        break;
+    default:
+        break;
+    }
+}
+
+void fph_reclaim_migration_end(VirtIOFph *dev)
+{
+    if (fph_core_reclaim_pending(dev->core)) {
+        fph_core_reclaim_end(dev->core, FPH_RECLAIM_CANCELLED,
+                             fph_reclaim_now_ms());
+        fph_reclaim_stop_waiting(dev);
+    }
+}
+
+void fph_reclaim_config_written(VirtIOFph *dev, const uint8_t *config)
+{
+    struct virtio_fph_config c;
+
+    memcpy(&c, config, sizeof(c));
+    if (fph_core_reclaim_write(dev->core, &c, fph_reclaim_now_ms())) {
+        fph_reclaim_stop_waiting(dev);
+    }
+}
+
+bool fph_reclaim_holds_migration(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    return qatomic_read(&dev->reclaim_hold);
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Page-cache reclaim at the start of a migration (reclaim=SIZE on the
+free-page-hint object), on the busybox guest and whatever kernel its image
+has (tests/kernels/run.sh runs this on 6.1 and 6.12).
+
+The guest fills its page cache from a virtio-blk disk that source and
+destination share: a raw file of random data, read through the block
+device while a holder keeps it open (the kernel drops a block device's
+cache at its last close).  The guest's reclaim helper is
+guest/reclaim/fph-reclaim, run by busybox uevent as the udev rule runs it.
+
+usage: test_reclaim.py QEMU IMAGE_DIR [TEST...]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+
+import guestctl
+import runner
+import scenario as S
+import vm as V
+
+QEMU = IMAGE = ""
+MEM = "1G"
+DISK_MIB = 512
+# Written, not synced, before the migration: must arrive, and reach the disk.
+DIRTY_OFF_MIB, DIRTY_MIB = 256, 64
+# The kernel drops a block device's page cache at its last close.
+HOLD = "(sleep 100000 </dev/vda &); sleep 0.2"
+FILL = "cat /dev/vda >/dev/null"
+MEMINFO = "grep -E '^(MemFree|Buffers|Dirty):' /proc/meminfo"
+
+
+class Rig:
+    """A workdir with the shared disk; VMs with the object's options."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="fph-reclaim-")
+        self.disk = os.path.join(self.dir, "disk.raw")
+        with open("/dev/urandom", "rb") as r, open(self.disk, "wb") as w:
+            chunk = r.read(16 << 20)
+            for _ in range(DISK_MIB // 16):
+                w.write(chunk)
+        self.vms: list[V.VM] = []
+
+    def boot(self, name: str, opts: str, incoming: bool = False,
+             append: str | None = None) -> V.VM:
+        extra = ["-object", f"free-page-hint,id=fph0{opts}",
+                 "-drive", f"if=none,id=d0,file={self.disk},format=raw,cache=none",
+                 "-device", "virtio-blk-pci,drive=d0"]
+        vm = V.VM(QEMU, IMAGE, self.dir, name, mem=MEM, fph=False,
+                  incoming="defer" if incoming else None, extra=extra,
+                  append=append)
+        self.vms.append(vm)
+        return vm
+
+    def migrate(self, src: V.VM, name: str, opts: str) -> tuple[V.VM, dict]:
+        dst = self.boot(name, opts, incoming=True)
+        uri = f"unix:{self.dir}/{name}.sock"
+        dst.cmd("migrate-incoming", uri=uri)
+        info = V.migrate(src, dst, uri, S.DEFAULT_BANDWIDTH)
+        info["fph"] = src.stats()
+        src.kill()
+        return dst, info
+
+    def close(self) -> None:
+        for vm in self.vms:
+            vm.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def meminfo_kib(g: guestctl.Guest) -> dict[str, int]:
+    out = g.check(MEMINFO)
+    return {line.split(":")[0]: int(line.split()[1]) for line in out.splitlines()
+            if ":" in line}
+
+
+def sent_mib(info: dict) -> int:
+    return info["ram"]["transferred"] >> 20
+
+
+def report(what: str, info: dict) -> None:
+    r = info["fph"]["reclaim"]
+    print(f"{what}: sent {sent_mib(info)} MiB, skipped "
+          f"{info['fph']['bytes-skipped'] >> 20} MiB, setup {info.get('setup-time')} ms, "
+          f"downtime {info['downtime']} ms; reclaim {r['last-outcome']}: "
+          f"{r['last-bytes'] >> 20} of {r['last-asked'] >> 20} MiB, guest "
+          f"{r['last-guest-us'] // 1000} ms, waited {r['last-wait-ms']} ms")
+
+
+def test_off_unchanged() -> None:
+    """Reclaim off: nothing asked, the guest's page cache stays and is sent"""
+    rig = Rig()
+    try:
+        src = rig.boot("src", "")
+        g = src.connect_guest(wait_ready=True)
+        g.check(f"{HOLD}; {FILL}", 300)
+        before = meminfo_kib(g)
+        assert before["Buffers"] >= (DISK_MIB - 16) << 10, before
+        dst, info = rig.migrate(src, "dst", "")
+        report("reclaim off", info)
+        r = info["fph"]["reclaim"]
+        assert r["requests"] == 0 and r["last-outcome"] == "none", r
+        after = meminfo_kib(dst.connect_guest(wait_ready=False))
+        assert after["Buffers"] >= before["Buffers"] - (8 << 10), (before, after)
+        assert sent_mib(info) >= DISK_MIB - 16, sent_mib(info)
+    finally:
+        rig.close()
+
+
+def test_keeps_dirty_data() -> None:
+    """Reclaim on: clean cache dropped and not sent, unsynced writes kept"""
+    rig = Rig()
+    opts = ",reclaim=1G,reclaim-timeout=20000"
+    try:
+        src = rig.boot("src", opts)
+        g = src.connect_guest(wait_ready=True)
+        # No writeback until the test syncs: the data stays dirty.
+        g.check("echo 0 >/proc/sys/vm/dirty_writeback_centisecs; "
+                "echo 360000 >/proc/sys/vm/dirty_expire_centisecs")
+        g.check(f"{HOLD}; {FILL}", 300)
+        md5 = g.check(f"dd if=/dev/urandom of=/tmp/pat bs=1M count={DIRTY_MIB} "
+                      f"2>/dev/null && dd if=/tmp/pat of=/dev/vda bs=1M "
+                      f"seek={DIRTY_OFF_MIB} conv=notrunc 2>/dev/null && "
+                      f"md5sum </tmp/pat").split()[0]
+        # Most of it (the kernel may start writing back some).
+        before = meminfo_kib(g)
+        assert before["Dirty"] >= (DIRTY_MIB // 2) << 10, before
+
+        dst, info = rig.migrate(src, "dst", opts)
+        report("reclaim on", info)
+        r = info["fph"]["reclaim"]
+        assert r["last-outcome"] == "ok", r
+        # Nearly all of the clean cache: the dirty part is not reclaimable.
+        assert r["last-bytes"] >= (DISK_MIB - DIRTY_MIB - 48) << 20, r
+        assert sent_mib(info) <= DISK_MIB - 200, sent_mib(info)
+        assert info["downtime"] < 1000, info["downtime"]
+
+        d = dst.connect_guest(wait_ready=False)
+        read = (f"dd if=/dev/vda bs=1M skip={DIRTY_OFF_MIB} count={DIRTY_MIB} "
+                "2>/dev/null | md5sum")
+        assert d.check(read).split()[0] == md5, "dirty data lost on the destination"
+        log = d.check("cat /run/fph-reclaim.log; dmesg | grep 'reclaim [0-9]'")
+        print(log.strip())
+
+        # A second migration: the destination numbers its request after the
+        # source's, so the driver takes it as new.
+        dst2, info2 = rig.migrate(dst, "dst2", opts)
+        report("second migration", info2)
+        r2 = info2["fph"]["reclaim"]
+        assert r2["last-outcome"] == "ok", r2
+
+        # Synced, dropped and read back from the disk: the same.
+        d2 = dst2.connect_guest(wait_ready=False)
+        d2.check("sync; pkill sleep; sleep 0.5; echo 3 >/proc/sys/vm/drop_caches")
+        assert meminfo_kib(d2)["Buffers"] < 8 << 10, "the block device's cache stayed"
+        assert d2.check(read).split()[0] == md5, "dirty data did not reach the disk"
+        with open(rig.disk, "rb") as f:
+            f.seek(DIRTY_OFF_MIB << 20)
+            host = hashlib.md5(f.read(DIRTY_MIB << 20)).hexdigest()
+        assert host == md5, "the disk file does not hold the data"
+    finally:
+        rig.close()
+
+
+def test_no_helper() -> None:
+    """A guest without the helper answers at once: no wait, a clear outcome"""
+    rig = Rig()
+    opts = ",reclaim=1G,reclaim-timeout=20000"
+    try:
+        # The image's /init reads fph.reclaim=0.
+        src = rig.boot("src", opts, append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
+        src.connect_guest(wait_ready=True)
+        dst, info = rig.migrate(src, "dst", opts)
+        report("no helper", info)
+        r = info["fph"]["reclaim"]
+        assert r["last-outcome"] == "no-helper", r
+        assert r["last-wait-ms"] < 2000, r
+    finally:
+        rig.close()
+
+
+TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper]
+
+
+def main() -> int:
+    global QEMU, IMAGE
+    QEMU, IMAGE = sys.argv[1], sys.argv[2]
+    return runner.run_tests("reclaim", TESTS, sys.argv[3:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
