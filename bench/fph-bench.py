@@ -55,9 +55,11 @@ USAGE = """\
   --reps N               repetitions      --settle SEC (pause before migrating, 3)
   --scenarios a,b        idle,freed-dirty,fragmented,churn (busybox);
                          debian-idle,debian-freed,debian-page-cache,
-                         debian-pgbench,debian-freed-numa,debian-freed-memfd
+                         debian-pgbench,debian-cache-pgbench,debian-freed-numa,
+                         debian-freed-memfd
                          (debian13)
-  --contenders a,b       default,balloon-hint,balloon-report,fph
+  --contenders a,b       default,balloon-hint,balloon-report,fph,fph-reclaim (the last only
+                         in the scenarios that name it)
   --budget-min N         start no new run after N minutes
   --out FILE.json        raw results (rewritten after every run)
   --plot FILE.png        gnuplot PNG     --doc FILE.md  update its generated section
@@ -313,7 +315,8 @@ def plan_runs(o: argparse.Namespace, run) -> list:
             for bw in o.bws:
                 for s in o.scen:
                     only = matrix.scenario(s).contenders
-                    conts = [matrix.contender(c) for c in o.cont if not only or c in only]
+                    conts = [matrix.contender(c) for c in o.cont
+                             if c in only or not (only or matrix.contender(c).opt_in)]
                     plan += [run.RunSpec(m, bw, s, conts[(i + rot) % len(conts)], rep)
                              for i in range(len(conts))]
                     rot += 1

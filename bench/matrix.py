@@ -20,6 +20,8 @@ class Contender:
     qemu_args: tuple[str, ...]
     skipmods: str
     fph: bool = False
+    # Only in the scenarios that name it (Scenario.contenders).
+    opt_in: bool = False
 
 
 CONTENDERS = (
@@ -33,6 +35,9 @@ CONTENDERS = (
               "virtio_fph"),
     Contender("fph", "fph", ("-object", "free-page-hint,id=fph0"),
               "virtio_balloon", fph=True),
+    Contender("fph-reclaim", "fph, reclaim=1G",
+              ("-object", "free-page-hint,id=fph0,reclaim=1G,reclaim-timeout=30000"),
+              "virtio_balloon", fph=True, opt_in=True),
 )
 
 
@@ -55,6 +60,10 @@ GUESTS = ("busybox", "debian13")
 PAGE_CACHE_FILE = "/var/tmp/fph-cold"
 # pgbench runs this long from the end of its setup: through the migration.
 PGBENCH_S = 90
+# debian-cache-pgbench: pgbench runs this long from its start (10 s before
+# the migration, which takes ~5-15 s), covering POST_S after it; its
+# progress is reported every second.
+CACHE_PGBENCH_S, POST_S = 75, 30
 
 
 def layout_args(layout: str, mem_mib: int) -> tuple[str, ...]:
@@ -83,7 +92,11 @@ SCENARIOS = (
     Scenario("debian-freed", "Debian 13, a process wrote 60% of RAM and exited",
              "debian13"),
     Scenario("debian-page-cache", "Debian 13, 1 GiB of file data read (clean page cache)",
-             "debian13"),
+             "debian13", contenders=("default", "balloon-hint", "balloon-report", "fph",
+                                     "fph-reclaim")),
+    Scenario("debian-cache-pgbench", "Debian 13, 1 GiB of cold file data, then pgbench "
+             f"(scale {pgbench.SCALE}, 2 clients) running through the migration",
+             "debian13", contenders=("default", "fph", "fph-reclaim")),
     Scenario("debian-pgbench", f"Debian 13, pgbench (scale {pgbench.SCALE}, 2 clients) "
              "running through the migration", "debian13"),
     Scenario("debian-freed-numa", "debian-freed on 2 NUMA nodes (memory-backend-ram)",
@@ -138,14 +151,33 @@ def _prepare_debian(scenario: str, mem_mib: int) -> list[str]:
     if scenario in ("debian-freed", "debian-freed-numa", "debian-freed-memfd"):
         cmds.append(f"fph-workload dirty {mem_mib * 6 // 10}")
     elif scenario == "debian-page-cache":
-        cmds.append(f"dd if=/dev/urandom of={PAGE_CACHE_FILE}.chunk bs=1M count=16 "
-                    f"status=none && for i in $(seq 64); do cat {PAGE_CACHE_FILE}.chunk; "
-                    f"done >{PAGE_CACHE_FILE} && sync && echo 3 >/proc/sys/vm/drop_caches "
-                    f"&& cat {PAGE_CACHE_FILE} >/dev/null")
+        cmds += [_write_cold_file(), _read_cold_file()]
+    elif scenario == "debian-cache-pgbench":
+        # The file is read once, before the database is used: colder.
+        cmds += [_write_cold_file(), *pgbench.SETUP, _read_cold_file(),
+                 guestctl.background("pgbench", pgbench.run_for(CACHE_PGBENCH_S, True)),
+                 "sleep 10"]
     elif scenario == "debian-pgbench":
         cmds += [*pgbench.SETUP,
                  guestctl.background("pgbench", pgbench.run_for(PGBENCH_S))]
     return cmds
+
+
+def _write_cold_file() -> str:
+    return (f"dd if=/dev/urandom of={PAGE_CACHE_FILE}.chunk bs=1M count=16 status=none && "
+            f"for i in $(seq 64); do cat {PAGE_CACHE_FILE}.chunk; done >{PAGE_CACHE_FILE} && "
+            f"rm {PAGE_CACHE_FILE}.chunk && sync")
+
+
+def _read_cold_file() -> str:
+    return f"echo 3 >/proc/sys/vm/drop_caches && cat {PAGE_CACHE_FILE} >/dev/null"
+
+
+# The destination's clock when it runs its first command (after_cmds), the
+# start of the POST_S window: within ~1 s of the switchover.
+GUEST_NOW = "date +%s.%N"
+# What re-reading the cold file takes: the cost of having dropped it.
+REREAD = f"dd if={PAGE_CACHE_FILE} of=/dev/null bs=1M 2>&1 | tail -1"
 
 
 def after_cmds(scenario: str) -> list[str]:
@@ -157,4 +189,8 @@ def after_cmds(scenario: str) -> list[str]:
         # Wait for the run to end; its summary (tps, failed transactions),
         # then TPC-B's invariants.
         return [guestctl.background_wait("pgbench"), pgbench.INVARIANTS]
+    if scenario == "debian-cache-pgbench":
+        return [GUEST_NOW, guestctl.background_wait("pgbench"), pgbench.INVARIANTS, REREAD]
+    if scenario == "debian-page-cache":
+        return [REREAD]
     return []

@@ -100,6 +100,49 @@ def pgbench_tps(r: dict) -> float:
     return NAN
 
 
+def post_tps(r: dict) -> float:
+    """debian-cache-pgbench: pgbench's tps in the matrix.POST_S seconds from
+    the destination's first command (within ~1 s of the switchover), the
+    mean of its per-second progress reports (-P 1 --progress-timestamp:
+    "progress: <epoch> s, <tps> tps, ...") in that window."""
+    out = r.get("after_out") or []
+    if len(out) < 2:
+        return NAN
+    try:
+        t0 = float(out[0].split()[-1])
+    except (IndexError, ValueError):
+        return NAN
+    tps = []
+    for line in out[1].splitlines():
+        f = line.replace(",", "").split()
+        if len(f) >= 5 and f[0] == "progress:" and f[4] == "tps":
+            try:
+                t, v = float(f[1]), float(f[3])
+            except ValueError:
+                continue
+            if t0 < t <= t0 + matrix.POST_S:
+                tps.append(v)
+    return sum(tps) / len(tps) if len(tps) >= matrix.POST_S // 2 else NAN
+
+
+def reread_s(r: dict) -> float:
+    """Seconds to read the cold file again on the destination (dd's summary
+    "... copied, 3.2 s, 335 MB/s"), the last command of the scenario."""
+    out = (r.get("after_out") or [""])[-1]
+    try:
+        return float(out.split("copied,")[1].split()[0])
+    except (IndexError, ValueError):
+        return NAN
+
+
+def reclaimed_mib(r: dict) -> float:
+    return jnum(r, "fph_stats", "reclaim", "last-bytes") / MIB
+
+
+def reclaim_wait_ms(r: dict) -> float:
+    return jnum(r, "fph_stats", "reclaim", "last-wait-ms")
+
+
 # ------------------------------------------------------------ grouping
 class Key(typing.NamedTuple):
     mem_mib: int

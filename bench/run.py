@@ -177,11 +177,12 @@ def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
             r["churn_bad"] = 1 if bad is None else bad
             if r["churn_bad"] != 0:
                 raise RuntimeError(f"churn verification failed: {r['after_out'][0]}")
-        if rs.scenario == "debian-pgbench":
+        if rs.scenario in ("debian-pgbench", "debian-cache-pgbench"):
             # The database's own checks: no failed transaction, TPC-B holds.
+            i = 1 if rs.scenario == "debian-cache-pgbench" else 0
             try:
-                r["pgbench_tps_line"] = pgbench.check_run(r["after_out"][0])
-                r["tpcb_sum"], r["tpcb_history"] = pgbench.invariants(r["after_out"][1])
+                r["pgbench_tps_line"] = pgbench.check_run(r["after_out"][i])
+                r["tpcb_sum"], r["tpcb_history"] = pgbench.invariants(r["after_out"][i + 1])
             except AssertionError as e:
                 raise RuntimeError(f"pgbench verification failed: {e}") from e
         if rs.contender.fph:

@@ -18,9 +18,11 @@ SETUP = [
 SETUP_TIMEOUT = 900
 
 
-def run_for(seconds: int) -> str:
-    """TPC-B-like transactions by 2 clients for @seconds."""
-    return f"{PG} pgbench -n -c 2 -j 2 -T {seconds} bench"
+def run_for(seconds: int, progress: bool = False) -> str:
+    """TPC-B-like transactions by 2 clients for @seconds; @progress: tps
+    every second, with the time ("progress: <epoch> s, <tps> tps, ...")."""
+    opts = " -P 1 --progress-timestamp" if progress else ""
+    return f"{PG} pgbench -n -c 2 -j 2 -T {seconds}{opts} bench"
 
 
 # TPC-B's own invariants: every transaction adds the same delta to one

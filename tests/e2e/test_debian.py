@@ -7,7 +7,9 @@ and destination share.  The fph driver is the one DKMS built in the image
 service workload runs while the guest migrates with fph at 1 Gbit/s
 (pgbench and stress-ng --verify, after a process wrote and freed memory),
 and on the destination TPC-B's invariants, stress-ng's verification, a
-filled pattern and the disk are checked.  The comparison with default QEMU
+filled pattern and the disk are checked.  With reclaim=1G, the guest's
+helper drops clean page cache before the bulk round and a file written
+without fsync arrives and reaches the disk.  The comparison with default QEMU
 and the other contenders is the bench's (bench/fph-bench.py --guest debian13).
 
 usage: test_debian.py QEMU IMAGE_DIR [TEST...]
@@ -43,9 +45,11 @@ STRESS_MIB = 512
 
 
 def boot(workdir: str, name: str, fph: bool, disk: str,
-         incoming: str | None = None) -> V.VM:
-    return V.VM(QEMU, IMAGE, workdir, name, mem=MEM, smp=SMP, fph=fph,
-                incoming=incoming, disk=disk)
+         incoming: str | None = None, fph_opts: str = "") -> V.VM:
+    """@fph_opts: more options of the free-page-hint object (",reclaim=1G")."""
+    extra = ["-object", f"free-page-hint,id=fph0{fph_opts}"] if fph and fph_opts else None
+    return V.VM(QEMU, IMAGE, workdir, name, mem=MEM, smp=SMP,
+                fph=fph and not fph_opts, incoming=incoming, disk=disk, extra=extra)
 
 
 def wait_bound(g: guestctl.Guest, timeout: float = 60) -> str:
@@ -170,7 +174,79 @@ def test_pgbench_migration() -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-TESTS = [test_pgbench_migration]
+# Clean page cache the reclaim test reads, and what it writes unsynced.
+COLD_MIB, UNSYNCED_MIB = 512, 64
+RECLAIM = ",reclaim=1G,reclaim-timeout=30000"
+
+
+def test_reclaim_unsynced_file() -> None:
+    """reclaim=1G: the helper (udev rule, fph-reclaim@.service) drops the
+    clean page cache of a 512 MiB file, which is then not sent; a file
+    written without fsync arrives intact and reaches the disk."""
+    d = tempfile.mkdtemp(prefix="fph-debian-reclaim-")
+    src = dst = None
+    try:
+        img = V.DiskImage(IMAGE)
+        overlay = img.overlay(os.path.join(d, "disk.qcow2"))
+        src = boot(d, "src", True, overlay, fph_opts=RECLAIM)
+        g = src.connect_guest(wait_ready=True)
+        dev = wait_bound(g)
+        g.run("udevadm settle", 60)
+        helper = g.check(f"cat /sys/bus/virtio/devices/{dev}/reclaim_helper").strip()
+        assert helper == "1", f"the udev rule did not declare the helper: {helper}"
+        # The cold file: written, synced, dropped, read once.
+        g.check(f"dd if=/dev/urandom of=/var/tmp/chunk bs=1M count=16 status=none && "
+                f"for i in $(seq {COLD_MIB // 16}); do cat /var/tmp/chunk; done "
+                f">/var/tmp/cold && rm /var/tmp/chunk && sync && "
+                f"echo 3 >/proc/sys/vm/drop_caches && cat /var/tmp/cold >/dev/null", 600)
+        cold_md5 = g.check("md5sum </var/tmp/cold").split()[0]
+        # No writeback until the test syncs: the file stays dirty.
+        g.check("sysctl -qw vm.dirty_writeback_centisecs=0 vm.dirty_expire_centisecs=360000")
+        md5 = g.check(f"dd if=/dev/urandom bs=1M count={UNSYNCED_MIB} status=none | "
+                      f"tee /var/tmp/unsynced | md5sum").split()[0]
+        dirty = int(g.check("awk '/^Dirty:/ {print $2}' /proc/meminfo").strip())
+        assert dirty >= (UNSYNCED_MIB // 2) << 10, f"only {dirty} KiB dirty"
+
+        dst = boot(d, "dst", True, overlay, incoming="defer", fph_opts=RECLAIM)
+        sock = os.path.join(d, "migration.sock")
+        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
+        info = V.migrate(src, dst, f"unix:{sock}", 10 * GBIT)
+        st = src.stats()
+        src.kill()
+        src = None
+        r = st["reclaim"]
+        print(f"  migrated: {S.mib(info['ram']['transferred'])} in {info['total-time']} ms "
+              f"(setup {info['setup-time']} ms), downtime {info['downtime']} ms; "
+              f"reclaim {r['last-outcome']}: {r['last-bytes'] >> 20} MiB in "
+              f"{r['last-guest-us'] // 1000} ms, waited {r['last-wait-ms']} ms; "
+              f"skipped {S.mib(st['bytes-skipped'])}")
+        assert r["last-outcome"] == "ok", r
+        assert r["last-bytes"] >= (COLD_MIB - 64) << 20, r
+        g2 = dst.connect_guest(wait_ready=False)
+        print("  guest:    " + g2.check("journalctl -q -o cat -u 'fph-reclaim@*' | tail -1; "
+                                        "dmesg | grep -o 'reclaim [0-9]*: .*' | tail -1").strip())
+        assert g2.check("md5sum </var/tmp/unsynced").split()[0] == md5, \
+            "the unsynced file differs on the destination"
+        g2.check("sync && echo 3 >/proc/sys/vm/drop_caches", 300)
+        assert g2.check("md5sum </var/tmp/unsynced", 300).split()[0] == md5, \
+            "the unsynced file did not reach the disk intact"
+        assert g2.check("md5sum </var/tmp/cold", 300).split()[0] == cold_md5, \
+            "the reclaimed file differs when read back"
+        g2.close()
+        dst.shutdown()
+        dst = None
+        check = subprocess.run(["qemu-img", "check", overlay], text=True,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT).stdout.strip()
+        assert "No errors were found" in check, check
+    finally:
+        for m in (src, dst):
+            if m:
+                m.kill()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+TESTS = [test_pgbench_migration, test_reclaim_unsynced_file]
 
 
 def main() -> int:

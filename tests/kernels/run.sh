@@ -28,7 +28,10 @@
 #   5. runs the e2e freed-dirty scenario (tests/e2e/test_migration.py
 #      freed_dirty: default QEMU vs fph, 700 MiB dirtied and freed);
 #   6. fills 128 MiB with checksummed pages, migrates with fph and verifies
-#      every page on the destination (guest_check.py verify).
+#      every page on the destination (guest_check.py verify);
+#   7. page-cache reclaim: the guest's helper drops 448 MiB of clean block
+#      device cache, which is then not sent, and unsynced writes arrive and
+#      reach the disk (tests/e2e/test_reclaim.py keeps_dirty_data).
 #
 # Prints "PASS|FAIL KVER: ..." per kernel and a final "N passed, N failed".
 # Exit 0 iff all passed.  Logs: $FPH_KERNELS_OUT/KVER/*.log.
@@ -123,6 +126,8 @@ for kver in "${kvers[@]}"; do
         "$root/tests/e2e/test_migration.py" "$qemu" "$dir/guest" freed_dirty
     [ $status = PASS ] && step verify "$dir/verify.log" \
         "$here/guest_check.py" "$qemu" "$dir/guest" verify "$kver"
+    [ $status = PASS ] && step reclaim "$dir/reclaim.log" \
+        "$root/tests/e2e/test_reclaim.py" "$qemu" "$dir/guest" keeps_dirty_data
     line="$status $kver: ${detail[*]/%/,} total $(( $(now) - t0 ))s"
     line=${line//, total/; total}
     if [ $status = PASS ]; then
