@@ -76,7 +76,7 @@ demo: image
 BENCH_MATRIX ?= full
 BENCH_ARGS ?=
 .PHONY: bench bench-smoke
-bench: image bench-debian
+bench: image bench-debian bench-reclaim
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --matrix $(BENCH_MATRIX) $(BENCH_ARGS) \
 	  --out docs/benchmarks/fph-bench.json --plot docs/benchmarks/fph-bench.png \
@@ -95,6 +95,19 @@ bench-debian: image-debian
 # Default QEMU against fph over the full matrix (~1 h 20 min): the
 # downtime targets; its own section of docs/benchmarks.md.
 .PHONY: bench-downtime
+# Page-cache reclaim on the Debian 13 guest: default, fph and fph with
+# reclaim=1G on 1 GiB of cold file data, alone and with pgbench running
+# (docs/benchmarks.md, section reclaim; ~35 min at 2 repetitions).
+.PHONY: bench-reclaim
+bench-reclaim: image-debian
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
+	  --guest debian13 --image $(BUILD)/debian13 \
+	  --scenarios debian-page-cache,debian-cache-pgbench \
+	  --contenders default,fph,fph-reclaim --reps 2 $(BENCH_ARGS) \
+	  --out docs/benchmarks/reclaim/fph-bench.json \
+	  --plot docs/benchmarks/reclaim/fph-bench.png \
+	  --doc docs/benchmarks.md --doc-section reclaim
+
 bench-downtime: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --matrix full --contenders default,fph $(BENCH_ARGS) \

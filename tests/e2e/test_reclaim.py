@@ -48,12 +48,22 @@ class Rig:
             for _ in range(DISK_MIB // 16):
                 w.write(chunk)
         self.vms: list[V.VM] = []
+        self.swap: str | None = None
+
+    def add_swap_disk(self) -> None:
+        """A second disk (/dev/vdb) for swap, on every VM booted after."""
+        self.swap = os.path.join(self.dir, "swap.raw")
+        with open(self.swap, "wb") as f:
+            f.truncate(64 << 20)
 
     def boot(self, name: str, opts: str, incoming: bool = False,
              append: str | None = None) -> V.VM:
         extra = ["-object", f"free-page-hint,id=fph0{opts}",
                  "-drive", f"if=none,id=d0,file={self.disk},format=raw,cache=none",
                  "-device", "virtio-blk-pci,drive=d0"]
+        if self.swap:
+            extra += ["-drive", f"if=none,id=d1,file={self.swap},format=raw,cache=none",
+                      "-device", "virtio-blk-pci,drive=d1"]
         vm = V.VM(QEMU, IMAGE, self.dir, name, mem=MEM, fph=False,
                   incoming="defer" if incoming else None, extra=extra,
                   append=append)
@@ -186,7 +196,32 @@ def test_no_helper() -> None:
         rig.close()
 
 
-TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper]
+def test_swap_on() -> None:
+    """Swap on: reclaimed on kernels with memory.reclaim swappiness= (6.10+),
+    refused before (it could swap processes out)"""
+    rig = Rig()
+    rig.add_swap_disk()
+    opts = ",reclaim=1G,reclaim-timeout=20000"
+    try:
+        src = rig.boot("src", opts)
+        g = src.connect_guest(wait_ready=True)
+        g.check(f"mkswap /dev/vdb >/dev/null && swapon /dev/vdb && {HOLD} && {FILL}", 300)
+        kver = g.check("uname -r").strip()
+        new = tuple(int(x) for x in kver.split("-")[0].split(".")[:2]) >= (6, 10)
+        dst, info = rig.migrate(src, "dst", opts)
+        report(f"swap on, {kver}", info)
+        r = info["fph"]["reclaim"]
+        if new:
+            assert r["last-outcome"] == "ok" and r["last-bytes"] >= 400 << 20, r
+        else:
+            assert r["last-outcome"] == "would-swap" and r["last-bytes"] == 0, r
+            buffers = meminfo_kib(dst.connect_guest(wait_ready=False))["Buffers"]
+            assert buffers >= (DISK_MIB - 16) << 10, f"reclaimed anyway: {buffers} KiB left"
+    finally:
+        rig.close()
+
+
+TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper, test_swap_on]
 
 
 def main() -> int:

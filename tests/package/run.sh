@@ -93,7 +93,7 @@ if [ ${#fail[@]} -gt 0 ]; then
     echo "not ok 2 DKMS built virtio_fph for $kver, modalias, file list"
     exit 1
 fi
-echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc"
+echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc and the reclaim helper's"
 
 # ---- 3. migrate ------------------------------------------------------------
 t=$r/root/fph-test
