@@ -223,8 +223,9 @@ def test_reclaim_unsynced_file() -> None:
         assert r["last-outcome"] == "ok", r
         assert r["last-bytes"] >= (COLD_MIB - 64) << 20, r
         g2 = dst.connect_guest(wait_ready=False)
-        print("  guest:    " + g2.check("journalctl -q -o cat -u 'fph-reclaim@*' | grep reclaimed | tail -1; "
-                                        "dmesg | grep -o 'reclaim [0-9]*: .*' | tail -1").strip())
+        print("  guest:    " + g2.check(
+            "journalctl -q -o cat -u 'fph-reclaim@*' | grep reclaimed | tail -1; "
+            "dmesg | grep -o 'reclaim [0-9]*: .*' | tail -1").strip())
         assert g2.check("md5sum </var/tmp/unsynced").split()[0] == md5, \
             "the unsynced file differs on the destination"
         g2.check("sync && echo 3 >/proc/sys/vm/drop_caches", 300)
