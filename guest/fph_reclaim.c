@@ -99,8 +99,11 @@ bool fph_reclaim_poll(struct fph_reclaim *rc)
 		return false;
 	virtio_cread_le(rc->vdev, struct virtio_fph_config, reclaim_seq, &seq);
 	mutex_lock(&rc->lock);
-	/* The device carries the number over to a migration destination. */
-	if (seq == rc->seen_seq)
+	/*
+	 * 0: no request (yet).  The device carries the number over to a
+	 * migration destination, so a new one is new to us.
+	 */
+	if (!seq || seq == rc->seen_seq)
 		goto out;
 	rc->seen_seq = seq;
 	rc->seq = seq;
