@@ -88,7 +88,7 @@ static void fph_reclaim_set_result(struct fph_reclaim *rc, u32 status,
 	rc->result = true;
 }
 
-bool fph_reclaim_poll(struct fph_reclaim *rc)
+void fph_reclaim_poll(struct fph_reclaim *rc)
 {
 	char env_seq[32], env_bytes[40];
 	char *envp[3];
@@ -96,7 +96,7 @@ bool fph_reclaim_poll(struct fph_reclaim *rc)
 	u32 seq;
 
 	if (!virtio_has_feature(rc->vdev, VIRTIO_FPH_F_RECLAIM))
-		return false;
+		return;
 	virtio_cread_le(rc->vdev, struct virtio_fph_config, reclaim_seq, &seq);
 	mutex_lock(&rc->lock);
 	/*
@@ -131,9 +131,7 @@ out:
 		mutex_lock(&rc->lock);
 		fph_reclaim_set_result(rc, VIRTIO_FPH_RECLAIM_S_FAILED, 0);
 		mutex_unlock(&rc->lock);
-		sent = false;
 	}
-	return sent;
 }
 
 void fph_reclaim_report(struct fph_reclaim *rc)

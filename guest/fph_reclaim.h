@@ -34,9 +34,9 @@ struct fph_reclaim {
 void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev);
 /*
  * From the driver's worker, on a config change: take a new request, if
- * any.  Returns true if one went out to the helper.
+ * any, and pass it to the helper.
  */
-bool fph_reclaim_poll(struct fph_reclaim *rc);
+void fph_reclaim_poll(struct fph_reclaim *rc);
 /* From the worker, after the pass that followed the result: report it. */
 void fph_reclaim_report(struct fph_reclaim *rc);
 void fph_reclaim_debugfs(struct fph_reclaim *rc, struct dentry *dir);

@@ -66,7 +66,7 @@ typedef struct FphStats {
 /*
  * What the last reclaim request (VIRTIO_FPH_F_RECLAIM) came to: the one
  * list.  X(UPPER, lower, description) as for FPH_REJECT_REASONS: the enum,
- * fph_reclaim_result_name() ("lower", '-' in QAPI FphReclaimResult, checked
+ * fph_reclaim_result_name() ("lower", '-' in QAPI FphReclaimOutcome, checked
  * by scripts/check-reject-reasons.py).  The first members after PENDING
  * are the guest's VIRTIO_FPH_RECLAIM_S_* in order.
  */

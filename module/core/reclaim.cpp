@@ -29,7 +29,7 @@ ReclaimReport ReclaimReport::decode(const virtio_fph_config& c) noexcept
 FphReclaimResult Reclaim::begin(std::uint64_t bytes, std::uint32_t timeout_ms, bool negotiated,
                                 std::uint64_t now_ms) noexcept
 {
-    assert(!pending_);
+    assert(!pending());
     if (!bytes) {
         return FPH_RECLAIM_NONE;
     }
@@ -44,7 +44,6 @@ FphReclaimResult Reclaim::begin(std::uint64_t bytes, std::uint32_t timeout_ms, b
     }
     bytes_ = bytes;
     timeout_ms_ = timeout_ms;
-    pending_ = true;
     began_ms_ = now_ms;
     ++stats_.requests;
     stats_.last_result = FPH_RECLAIM_PENDING;
@@ -67,37 +66,36 @@ bool Reclaim::write(const ReclaimReport& report, std::uint64_t now_ms) noexcept
     stats_.guest_us += report.us;
     stats_.last_reclaimed_bytes = report.reclaimed_bytes;
     stats_.last_guest_us = report.us;
-    if (!pending_) {
+    if (!pending()) {
         ++stats_.late_reports;  // the migration went on; the result stays
         return false;
     }
-    stats_.last_result = static_cast<FphReclaimResult>(FPH_RECLAIM_OK + report.status);
-    finish(now_ms);
+    finish(static_cast<FphReclaimResult>(FPH_RECLAIM_OK + report.status), now_ms);
     return true;
 }
 
 void Reclaim::end(FphReclaimResult why, std::uint64_t now_ms) noexcept
 {
     assert(why == FPH_RECLAIM_TIMEOUT || why == FPH_RECLAIM_CANCELLED);
-    if (!pending_) {
+    if (!pending()) {
         return;
     }
     if (why == FPH_RECLAIM_TIMEOUT) {
         ++stats_.timeouts;
     }
-    stats_.last_result = why;
-    finish(now_ms);
+    finish(why, now_ms);
 }
 
 void Reclaim::set_seq(std::uint32_t seq) noexcept
 {
-    assert(!pending_);
+    assert(!pending());
     seq_ = seq;
 }
 
-void Reclaim::finish(std::uint64_t now_ms) noexcept
+void Reclaim::finish(FphReclaimResult result, std::uint64_t now_ms) noexcept
 {
-    pending_ = false;
+    assert(result != FPH_RECLAIM_PENDING);
+    stats_.last_result = result;
     stats_.last_wait_ms = now_ms >= began_ms_ ? now_ms - began_ms_ : 0;
     stats_.wait_ms += stats_.last_wait_ms;
 }

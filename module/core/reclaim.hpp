@@ -20,7 +20,6 @@ struct ReclaimReport {
     std::uint32_t us = 0;
 
     static ReclaimReport decode(const virtio_fph_config& c) noexcept;
-    bool operator==(const ReclaimReport&) const = default;
 };
 
 class Reclaim {
@@ -31,7 +30,7 @@ public:
     bool write(const ReclaimReport& report, std::uint64_t now_ms) noexcept;
     void end(FphReclaimResult why, std::uint64_t now_ms) noexcept;
 
-    bool pending() const noexcept { return pending_; }
+    bool pending() const noexcept { return stats_.last_result == FPH_RECLAIM_PENDING; }
     std::uint32_t seq() const noexcept { return seq_; }
     // On a migration destination, before any request (nothing pending).
     void set_seq(std::uint32_t seq) noexcept;
@@ -39,12 +38,12 @@ public:
     const FphReclaimStats& stats() const noexcept { return stats_; }
 
 private:
-    void finish(std::uint64_t now_ms) noexcept;
+    // The wait is over with @result.
+    void finish(FphReclaimResult result, std::uint64_t now_ms) noexcept;
 
     std::uint32_t seq_ = 0;  // last request, 0: none yet
     std::uint64_t bytes_ = 0;
     std::uint32_t timeout_ms_ = 0;
-    bool pending_ = false;
     std::uint64_t began_ms_ = 0;
     ReclaimReport last_;  // as the driver last wrote it (read back as is)
     FphReclaimStats stats_{};
