@@ -46,10 +46,8 @@ STRESS_MIB = 512
 
 def boot(workdir: str, name: str, fph: bool, disk: str,
          incoming: str | None = None, fph_opts: str = "") -> V.VM:
-    """@fph_opts: more options of the free-page-hint object (",reclaim=1G")."""
-    extra = ["-object", f"free-page-hint,id=fph0{fph_opts}"] if fph and fph_opts else None
-    return V.VM(QEMU, IMAGE, workdir, name, mem=MEM, smp=SMP,
-                fph=fph and not fph_opts, incoming=incoming, disk=disk, extra=extra)
+    return V.VM(QEMU, IMAGE, workdir, name, mem=MEM, smp=SMP, fph=fph,
+                incoming=incoming, disk=disk, fph_opts=fph_opts)
 
 
 def wait_bound(g: guestctl.Guest, timeout: float = 60) -> str:

@@ -35,12 +35,16 @@ DIRTY_OFF_MIB, DIRTY_MIB = 256, 64
 HOLD = "(sleep 100000 </dev/vda &); sleep 0.2"
 FILL = "cat /dev/vda >/dev/null"
 MEMINFO = "grep -E '^(MemFree|Buffers|Dirty):' /proc/meminfo"
+# The object's options of the tests that reclaim.
+RECLAIM = ",reclaim=1G,reclaim-timeout=20000"
 
 
 class Rig:
-    """A workdir with the shared disk; VMs with the object's options."""
+    """A workdir with the shared disk; VMs with the object's options
+    @opts, the same on every side."""
 
-    def __init__(self):
+    def __init__(self, opts: str = ""):
+        self.opts = opts
         self.dir = tempfile.mkdtemp(prefix="fph-reclaim-")
         self.disk = os.path.join(self.dir, "disk.raw")
         with open("/dev/urandom", "rb") as r, open(self.disk, "wb") as w:
@@ -56,22 +60,21 @@ class Rig:
         with open(self.swap, "wb") as f:
             f.truncate(64 << 20)
 
-    def boot(self, name: str, opts: str, incoming: bool = False,
+    def boot(self, name: str, incoming: bool = False,
              append: str | None = None) -> V.VM:
-        extra = ["-object", f"free-page-hint,id=fph0{opts}",
-                 "-drive", f"if=none,id=d0,file={self.disk},format=raw,cache=none",
+        extra = ["-drive", f"if=none,id=d0,file={self.disk},format=raw,cache=none",
                  "-device", "virtio-blk-pci,drive=d0"]
         if self.swap:
             extra += ["-drive", f"if=none,id=d1,file={self.swap},format=raw,cache=none",
                       "-device", "virtio-blk-pci,drive=d1"]
-        vm = V.VM(QEMU, IMAGE, self.dir, name, mem=MEM, fph=False,
+        vm = V.VM(QEMU, IMAGE, self.dir, name, mem=MEM, fph_opts=self.opts,
                   incoming="defer" if incoming else None, extra=extra,
                   append=append)
         self.vms.append(vm)
         return vm
 
-    def migrate(self, src: V.VM, name: str, opts: str) -> tuple[V.VM, dict]:
-        dst = self.boot(name, opts, incoming=True)
+    def migrate(self, src: V.VM, name: str) -> tuple[V.VM, dict]:
+        dst = self.boot(name, incoming=True)
         uri = f"unix:{self.dir}/{name}.sock"
         dst.cmd("migrate-incoming", uri=uri)
         info = V.migrate(src, dst, uri, S.DEFAULT_BANDWIDTH)
@@ -108,12 +111,12 @@ def test_off_unchanged() -> None:
     """Reclaim off: nothing asked, the guest's page cache stays and is sent"""
     rig = Rig()
     try:
-        src = rig.boot("src", "")
+        src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         g.check(f"{HOLD}; {FILL}", 300)
         before = meminfo_kib(g)
         assert before["Buffers"] >= (DISK_MIB - 16) << 10, before
-        dst, info = rig.migrate(src, "dst", "")
+        dst, info = rig.migrate(src, "dst")
         report("reclaim off", info)
         r = info["fph"]["reclaim"]
         assert r["requests"] == 0 and r["last-outcome"] == "none", r
@@ -126,10 +129,9 @@ def test_off_unchanged() -> None:
 
 def test_keeps_dirty_data() -> None:
     """Reclaim on: clean cache dropped and not sent, unsynced writes kept"""
-    rig = Rig()
-    opts = ",reclaim=1G,reclaim-timeout=20000"
+    rig = Rig(RECLAIM)
     try:
-        src = rig.boot("src", opts)
+        src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         # No writeback until the test syncs: the data stays dirty.
         g.check("echo 0 >/proc/sys/vm/dirty_writeback_centisecs; "
@@ -143,7 +145,7 @@ def test_keeps_dirty_data() -> None:
         before = meminfo_kib(g)
         assert before["Dirty"] >= (DIRTY_MIB // 2) << 10, before
 
-        dst, info = rig.migrate(src, "dst", opts)
+        dst, info = rig.migrate(src, "dst")
         report("reclaim on", info)
         r = info["fph"]["reclaim"]
         assert r["last-outcome"] == "ok", r
@@ -161,7 +163,7 @@ def test_keeps_dirty_data() -> None:
 
         # A second migration: the destination numbers its request after the
         # source's, so the driver takes it as new.
-        dst2, info2 = rig.migrate(dst, "dst2", opts)
+        dst2, info2 = rig.migrate(dst, "dst2")
         report("second migration", info2)
         r2 = info2["fph"]["reclaim"]
         assert r2["last-outcome"] == "ok", r2
@@ -181,13 +183,12 @@ def test_keeps_dirty_data() -> None:
 
 def test_no_helper() -> None:
     """A guest without the helper answers at once: no wait, a clear outcome"""
-    rig = Rig()
-    opts = ",reclaim=1G,reclaim-timeout=20000"
+    rig = Rig(RECLAIM)
     try:
         # The image's /init reads fph.reclaim=0.
-        src = rig.boot("src", opts, append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
+        src = rig.boot("src", append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
         src.connect_guest(wait_ready=True)
-        dst, info = rig.migrate(src, "dst", opts)
+        dst, info = rig.migrate(src, "dst")
         report("no helper", info)
         r = info["fph"]["reclaim"]
         assert r["last-outcome"] == "no-helper", r
@@ -199,16 +200,15 @@ def test_no_helper() -> None:
 def test_swap_on() -> None:
     """Swap on: reclaimed on kernels with memory.reclaim swappiness= (6.10+),
     refused before (it could swap processes out)"""
-    rig = Rig()
+    rig = Rig(RECLAIM)
     rig.add_swap_disk()
-    opts = ",reclaim=1G,reclaim-timeout=20000"
     try:
-        src = rig.boot("src", opts)
+        src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         g.check(f"mkswap /dev/vdb >/dev/null && swapon /dev/vdb && {HOLD} && {FILL}", 300)
         kver = g.check("uname -r").strip()
         new = tuple(int(x) for x in kver.split("-")[0].split(".")[:2]) >= (6, 10)
-        dst, info = rig.migrate(src, "dst", opts)
+        dst, info = rig.migrate(src, "dst")
         report(f"swap on, {kver}", info)
         r = info["fph"]["reclaim"]
         if new:

@@ -107,13 +107,14 @@ class VM(QEMUMachine):
 
     @append: the kernel command line (default: guestctl.DEFAULT_APPEND, or
     the disk image's own).  @disk: boot the DiskImage in @image_dir with
-    @disk, a qcow2 overlay over it (DiskImage.overlay()), as its root."""
+    @disk, a qcow2 overlay over it (DiskImage.overlay()), as its root.
+    @fph: with -object free-page-hint,id=fph0, plus @fph_opts (",reclaim=1G")."""
 
     def __init__(self, qemu: str, image_dir: str, workdir: str, name: str,
                  mem: str = "1G", fph: bool = True, incoming: str | None = None,
                  append: str | None = None,
                  extra: list[str] | None = None, smp: int = 1,
-                 disk: str | None = None):
+                 disk: str | None = None, fph_opts: str = ""):
         self.image: DiskImage | None = None
         self.ready_timeout = 120.0
         if disk:
@@ -127,7 +128,7 @@ class VM(QEMUMachine):
                                               else append),
                                       extra=extra, smp=smp)
         if fph:
-            args += ["-object", "free-page-hint,id=fph0"]
+            args += ["-object", f"free-page-hint,id=fph0{fph_opts}"]
         if incoming:
             args += ["-incoming", incoming]
         super().__init__(qemu, args=args, name=name, log_dir=workdir,
