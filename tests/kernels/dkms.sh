@@ -46,7 +46,8 @@ ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root/guest/dkms.conf")
 
 # The same kernels as tests/kernels/run.sh, resolved from the archive and
 # installed here too: what an earlier run left installed does not matter.
-want=("$@")   # none: scripts/kernel-packages.py's four
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
 "$root/scripts/setup-apt.sh" >&2 || die "scripts/setup-apt.sh failed"
 resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
     || die "cannot resolve or install kernels ${want[*]:-(the default four)} (see above)"

@@ -56,7 +56,8 @@ shift 2
 [ -x "$qemu" ] || die "QEMU '$qemu' not executable"
 [ -x "$workload" ] || die "WORKLOAD '$workload' not executable"
 out=${FPH_KERNELS_OUT:-$root/build/kernels}
-want=("$@")   # none: scripts/kernel-packages.py's four
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(6.1-amd64 6.1-cloud-amd64 6.12-amd64 6.12-cloud-amd64)
 
 # ---- which packages ----------------------------------------------------------
 # scripts/kernel-packages.py resolves each spec from the binary apt lists
