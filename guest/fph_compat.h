@@ -1,6 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Kernel API differences that virtio_fph has to bridge (6.1 .. 6.12).
+ * Kernel internals that virtio_fph depends on, and how they differ between
+ * the kernels it builds for (guest/kernels.mk: 6.1.97+, 6.12, 7.2, 7.3).
+ *
+ * What was read, per series (Debian's linux-source packages; details and
+ * line references in docs/design.rst, "Kernels"):
+ *  - 6.1 (6.1.192): the per-CPU lists' THP order is pageblock_order, and
+ *    there are two THP lists only since 6.1.97 (NR_PCP_THP); every
+ *    pcp->lock taken from IRQ or softirq context is a trylock only since
+ *    6.1.57 (before, free_unref_page_list() takes it from softirq).
+ *  - 6.12 (6.12.117): THP order HPAGE_PMD_ORDER; remote drains take
+ *    pcp->lock with spin_lock() on SMP and RT, irqsave on UP (since
+ *    6.12.69); at most pcp->batch << CONFIG_PCP_BATCH_SCALE_MAX per hold.
+ *  - 7.2 (7.2.13), 7.3 (7.3.4): the list layout and its mapping unchanged;
+ *    remote drains take a plain spin_lock() everywhere (on UP the lists are
+ *    never used: every trylock fails); alloc_pages_nolock() and
+ *    free_pages_nolock() take pcp->lock and zone->lock from any context,
+ *    NMI included, but only with trylocks; pages parked on
+ *    zone->trylock_free_pages are neither PageBuddy nor on a list (the
+ *    walk steps over them); buddy_order() moved to mm/page_alloc.h, still
+ *    page_private(); PREEMPT_RT (-rt-amd64) has no THP, so 12 lists.
  */
 #ifndef FPH_COMPAT_H
 #define FPH_COMPAT_H
@@ -28,8 +47,8 @@
 
 /*
  * Order of a free buddy block, stored in the head page's private field.
- * buddy_order() itself lives in mm/internal.h; this matches it for 6.1
- * through 6.12.  Only stable under zone->lock.
+ * buddy_order() itself lives in mm/internal.h (mm/page_alloc.h in 7.3);
+ * this matches it in every series read.  Only stable under zone->lock.
  */
 static inline unsigned int fph_buddy_order(struct page *page)
 {
@@ -55,15 +74,16 @@ static inline unsigned int fph_buddy_order(struct page *page)
  * and 6.12 alike: pindex = MIGRATE_PCPTYPES * order + migratetype for the
  * orders up to PAGE_ALLOC_COSTLY_ORDER (NR_LOWORDER_PCP_LISTS lists), then,
  * with THP, NR_PCP_THP = 2 lists of THP-sized blocks (not movable, then
- * movable).  The THP order is pageblock_order in 6.1 and HPAGE_PMD_ORDER in
- * 6.12; fph_pcp_check_layout() requires the two to be equal, so one
- * definition serves both.  The order decides how many pages a list entry
+ * movable).  The THP order is pageblock_order in 6.1 and HPAGE_PMD_ORDER
+ * from 6.12 on (7.x: IS_ENABLED() instead of #ifdef, same mapping);
+ * fph_pcp_check_layout() requires the two to be equal on 6.1, so one
+ * definition serves all.  The order decides how many pages a list entry
  * stands for, so getting it wrong would hint pages in use: every constant
- * the mapping rests on is checked at build time, and other kernel series
- * than 6.1 to 6.12 (Kbuild) do not build until the mapping has been
- * compared with theirs.  The sources read were Debian's 6.1 and 6.12.
+ * the mapping rests on is checked at build time, and kernels other than
+ * those read (Kbuild) do not build until the mapping has been compared
+ * with theirs.
  */
-#ifndef FPH_PCP_LAYOUT_CHECKED	/* set by Kbuild for 6.1 .. 6.12 */
+#ifndef FPH_KERNEL_READ	/* set by Kbuild for the kernels read */
 #error "fph_pcp_order() not checked against this kernel's pindex_to_order()"
 #endif
 
@@ -109,7 +129,10 @@ static inline void fph_pcp_check_layout(void)
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 	BUILD_BUG_ON(NR_PCP_THP != 2);
 	BUILD_BUG_ON(NR_PCP_LISTS - NR_LOWORDER_PCP_LISTS != 2);
+#ifdef FPH_SERIES_6_1
+	/* 6.1's pindex_to_order() says pageblock_order. */
 	BUILD_BUG_ON(pageblock_order != HPAGE_PMD_ORDER);
+#endif
 	BUILD_BUG_ON(HPAGE_PMD_ORDER - PAGE_ALLOC_COSTLY_ORDER < 1);
 	BUILD_BUG_ON(HPAGE_PMD_ORDER >= FPH_NR_ORDERS);
 	BUILD_BUG_ON(fph_pcp_pindex(MIGRATE_UNMOVABLE, HPAGE_PMD_ORDER) !=
@@ -123,12 +146,55 @@ static inline void fph_pcp_check_layout(void)
 }
 
 /*
+ * List entries one pcp->lock hold may read: four times as many as the
+ * kernel's own remote drain frees in one hold (drain_pages_zone(): pcp->batch
+ * << CONFIG_PCP_BATCH_SCALE_MAX, default 5, since 6.1.104 and in 6.12 and
+ * 7.x) -- 8064 for a zone of 256 MiB or more.  The drain frees each page
+ * into the buddy lists with zone->lock held and IRQs off; a read here is
+ * one list pointer and a few struct page fields, IRQs on.  Four drains'
+ * worth lets a walk reach all of a CPU's list after a large free at two or
+ * more vCPUs (docs/design.rst, "Per-CPU lists").  Caller holds pcp->lock.
+ */
+#ifdef CONFIG_PCP_BATCH_SCALE_MAX
+#define FPH_PCP_BATCH_SCALE	CONFIG_PCP_BATCH_SCALE_MAX
+#else
+#define FPH_PCP_BATCH_SCALE	5
+#endif
+#define FPH_PCP_DRAINS_PER_HOLD	4
+
+static inline unsigned int fph_pcp_hold_reads(struct per_cpu_pages *pcp)
+{
+	return (max_t(int, READ_ONCE(pcp->batch), 1) << FPH_PCP_BATCH_SCALE) *
+	       FPH_PCP_DRAINS_PER_HOLD;
+}
+
+/*
+ * Whether memory offline (zone_pcp_disable()) has disabled the per-CPU
+ * lists @pcp of @zone: it sets their high mark (6.1; since 6.7 the low end
+ * of the auto-tuned range, high_min) to 0 and leaves the zone's own
+ * (pageset_high, pageset_high_min) as it was.  A zone too small for
+ * per-CPU lists (ZONE_DMA) has both at 0.
+ */
+static inline bool fph_pcp_disabled(struct zone *zone,
+				    struct per_cpu_pages *pcp)
+{
+#ifdef FPH_SERIES_6_1
+	return !READ_ONCE(pcp->high) && READ_ONCE(zone->pageset_high);
+#else
+	return !READ_ONCE(pcp->high_min) && READ_ONCE(zone->pageset_high_min);
+#endif
+}
+
+/*
  * Take another CPU's pcp->lock as mm/page_alloc.c does for a remote drain
- * (drain_pages_zone(): pcp_spin_lock_maybe_irqsave()), the same in 6.1 and
- * 6.12.  On SMP and PREEMPT_RT a plain spin_lock(): the allocator takes
- * the lock from IRQ context only with spin_trylock() and falls back to the
- * buddy lists if that fails, so IRQs may stay on.  On UP spin_trylock()
- * always succeeds, so IRQs must be off.
+ * (drain_pages_zone(): pcp_spin_lock_maybe_irqsave() in 6.1.57+ and 6.12,
+ * pcp_spin_lock_nopin() in 7.x).  On SMP and PREEMPT_RT a plain
+ * spin_lock(): the allocator takes the lock from IRQ context (and, in 7.x,
+ * NMI) only with spin_trylock() and falls back to the buddy lists if that
+ * fails, so IRQs may stay on.  On UP spin_trylock() always succeeds, so
+ * 6.x must have IRQs off; 7.x never fills the lists on UP, where irqsave
+ * costs nothing.  On PREEMPT_RT spin_lock() is the sleeping lock mm/ takes
+ * too.
  */
 static inline void fph_pcp_lock(struct per_cpu_pages *pcp,
 				unsigned long *flags)

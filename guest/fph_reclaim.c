@@ -88,6 +88,24 @@ static void fph_reclaim_set_result(struct fph_reclaim *rc, u32 status,
 	rc->result = true;
 }
 
+bool fph_reclaim_take(struct fph_reclaim *rc, bool *rescan)
+{
+	bool ready;
+
+	/*
+	 * Both under the lock the result is posted under: a result seen here
+	 * has its pass still to come (*rescan) or had it in an earlier call;
+	 * one posted later sets rescan again and is not reported before the
+	 * pass that follows it.
+	 */
+	mutex_lock(&rc->lock);
+	*rescan = rc->rescan;
+	rc->rescan = false;
+	ready = rc->result;
+	mutex_unlock(&rc->lock);
+	return ready;
+}
+
 void fph_reclaim_poll(struct fph_reclaim *rc)
 {
 	char env_seq[32], env_bytes[40];
@@ -251,6 +269,7 @@ static ssize_t reclaim_result_store(struct device *dev,
 		return -ESTALE;
 	}
 	fph_reclaim_set_result(rc, status, bytes);
+	rc->rescan = true;	/* what the helper freed is to be hinted */
 	mutex_unlock(&rc->lock);
 	fph_reclaim_result_posted(dev_to_virtio(dev));
 	return count;

@@ -22,6 +22,7 @@ struct fph_reclaim {
 	u32 timeout_ms;
 	u64 asked_ns;		/* when it went out */
 	bool result;		/* the helper's result waits to be reported */
+	bool rescan;		/* ... and the pass that finds its pages */
 	u32 status;		/* VIRTIO_FPH_RECLAIM_S_* */
 	u64 reclaimed;
 	/* debugfs */
@@ -37,7 +38,14 @@ void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev);
  * any, and pass it to the helper.
  */
 void fph_reclaim_poll(struct fph_reclaim *rc);
-/* From the worker, after the pass that followed the result: report it. */
+/*
+ * From the worker, before it decides on a pass: whether a result posted
+ * since the last call asks for another pass (*@rescan), and whether a
+ * result waits whose pass this is (the return value: report it after the
+ * pass).  A result posted while the pass runs is the next one's.
+ */
+bool fph_reclaim_take(struct fph_reclaim *rc, bool *rescan);
+/* From the worker, after the pass fph_reclaim_take() allowed it for. */
 void fph_reclaim_report(struct fph_reclaim *rc);
 void fph_reclaim_debugfs(struct fph_reclaim *rc, struct dentry *dir);
 
@@ -46,7 +54,7 @@ extern const struct attribute_group *fph_reclaim_groups[];
 /*
  * Provided by the driver: its fph_reclaim (the sysfs files exist only while
  * it is bound), and the call when the helper posted a result: the driver
- * makes a pass, then reports.
+ * runs its worker, which makes a pass, then reports.
  */
 struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev);
 void fph_reclaim_result_posted(struct virtio_device *vdev);

@@ -389,10 +389,13 @@ static bool fph_buf_find(const struct fph_buf *b, unsigned long pfn,
  *
  * A list cursor does not survive dropping the lock either, so the cursor
  * is (list, entries passed): a hold passes @skip entries from the head
- * again, then examines the ones after them.  A hold reads at most
- * FPH_PCP_READS list entries, counting those passed again, with IRQs on
- * (fph_pcp_lock()); and a walk goes no further than FPH_PCP_READS entries
- * into a list, so every hold makes progress.  A hold usually ends at the
+ * again, then examines the ones after them.  A hold reads at most a few
+ * times as many list entries, counting those passed again, as the kernel's
+ * own remote drain frees in one hold (fph_pcp_hold_reads()), with IRQs on
+ * (fph_pcp_lock()); and a walk goes no further than that into a list, so
+ * every hold makes progress.  What lies deeper is not hinted in this pass
+ * (counted: fph_walk.lists_cut); the lists drain into the buddy lists
+ * within seconds, where the buddy walk finds those pages.  A hold usually ends at the
  * end of a CPU's lists; it ends mid-list when the buffer is full or the
  * reads are used up, and only then is a prefix read twice.  Between two
  * holds the allocator adds and takes entries at the head and drains the
@@ -406,19 +409,19 @@ static bool fph_buf_find(const struct fph_buf *b, unsigned long pfn,
  * remove empties the zone.  That happens between MEM_GOING_OFFLINE and
  * MEM_OFFLINE (or MEM_CANCEL_OFFLINE), so a memory notifier stops the
  * walk over that stretch; the walk holds fph_pcp_sem for reading, the
- * notifier for writing.  (An offline that is already past
- * MEM_GOING_OFFLINE when the driver registers is not seen.)
+ * notifier for writing.  An offline already past MEM_GOING_OFFLINE when
+ * the driver registers is not notified, and no lock that would wait it
+ * out is exported (mem_hotplug_lock, device_hotplug_lock).  But offline
+ * disables the zone's per-CPU lists before it notifies and enables them
+ * only after MEM_OFFLINE (fph_pcp_disabled()).  So walks start once no
+ * populated zone has its lists disabled, checked after registering: an
+ * offline that disables them later notifies us first.  (memory_failure()
+ * disables them briefly too; that only delays the first walk.)
  */
-
-/*
- * List entries read per pcp->lock hold, and how far a walk goes into one
- * list: 128 MiB of 4 KiB pages per CPU and zone, more than a 1 GiB guest
- * keeps on one CPU's lists after a large free (~28k pages on 6.12).
- */
-#define FPH_PCP_READS		32768
 
 static DECLARE_RWSEM(fph_pcp_sem);
 static bool fph_pcp_paused = true;	/* under fph_pcp_sem */
+static bool fph_pcp_settled;		/* no offline from before fph_pcp_init() */
 static bool fph_pcp_broken;		/* a list entry fph_pcp_order() misfits */
 
 static int fph_pcp_memory_event(struct notifier_block *nb,
@@ -447,6 +450,39 @@ static struct notifier_block fph_pcp_memory_nb = {
 	.notifier_call = fph_pcp_memory_event,
 };
 
+/* Whether some populated zone has its per-CPU lists disabled. */
+static bool fph_pcp_any_disabled(void)
+{
+	struct zone *zone;
+	unsigned int cpu;
+
+	for (zone = fph_walk_next_zone(NULL); zone;
+	     zone = fph_walk_next_zone(zone)) {
+		for_each_possible_cpu(cpu) {
+			struct per_cpu_pages *pcp;
+
+			pcp = per_cpu_ptr(zone->per_cpu_pageset, cpu);
+			if (fph_pcp_disabled(zone, pcp))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether walks may read per-CPU lists: no offline notified as under way,
+ * and none from before registering still under way.  Caller holds
+ * fph_pcp_sem.
+ */
+static bool fph_pcp_may_walk(void)
+{
+	if (fph_pcp_paused)
+		return false;
+	if (!READ_ONCE(fph_pcp_settled) && !fph_pcp_any_disabled())
+		WRITE_ONCE(fph_pcp_settled, true);
+	return READ_ONCE(fph_pcp_settled);
+}
+
 /**
  * fph_pcp_init() - allow per-CPU walks
  *
@@ -461,6 +497,7 @@ int fph_pcp_init(void)
 	if (!err) {
 		down_write(&fph_pcp_sem);
 		fph_pcp_paused = false;
+		fph_pcp_settled = false;
 		up_write(&fph_pcp_sem);
 	}
 	return err;
@@ -510,6 +547,8 @@ void fph_pcp_walk_lists(struct fph_walk *w, struct zone *zone,
 	w->list = first;
 	w->list_end = min(end, nr_cpu_ids * NR_PCP_LISTS);
 	w->skip = 0;
+	w->from_tail = false;
+	w->lists_cut = 0;
 }
 
 /**
@@ -525,66 +564,99 @@ void fph_pcp_walk_zone(struct fph_walk *w, struct zone *zone,
 	w->min_order = min_order;
 }
 
+enum fph_pcp_seen { FPH_PCP_NEXT, FPH_PCP_FULL, FPH_PCP_BROKEN };
+
+/*
+ * The list entry @page of @w's list, read under its pcp->lock: emit the
+ * block it heads (of @order) into @b, or the part of it in @only's
+ * candidates if @only is given.
+ */
+static enum fph_pcp_seen fph_pcp_entry(struct fph_walk *w, struct page *page,
+				       unsigned int order, struct fph_buf *b,
+				       const struct fph_buf *only, u64 *pages)
+{
+	unsigned long nr = 1UL << order;
+	unsigned long pfn = page_to_pfn(page);
+	unsigned long end = pfn + nr, cend;
+
+	/*
+	 * Blocks are naturally aligned and lie in their zone; anything else
+	 * would mean fph_pcp_order() is wrong.
+	 */
+	if (unlikely(!IS_ALIGNED(pfn, nr) || pfn < w->zone->zone_start_pfn ||
+		     end > zone_end_pfn(w->zone) ||
+		     page_zone(page) != w->zone)) {
+		WRITE_ONCE(fph_pcp_broken, true);
+		pr_warn_once("per-CPU list %u of order %u holds PFN %#lx, not a free block of that order: per-CPU lists not hinted\n",
+			     w->list % NR_PCP_LISTS, order, pfn);
+		return FPH_PCP_BROKEN;
+	}
+	if (only) {
+		if (!fph_buf_find(only, pfn, &cend))
+			return FPH_PCP_NEXT;
+		end = min(end, cend);
+	}
+	if (!fph_emit(b, pfn, end))
+		return FPH_PCP_FULL;
+	*pages += end - pfn;
+	return FPH_PCP_NEXT;
+}
+
 /*
  * Emit the blocks on @cpu's lists @pcp, from the cursor to the end of that
- * CPU's lists or of the walk, for at most FPH_PCP_READS entries read.
- * @only: NULL, or compacted candidates: emit only the part of a block that
- * lies in the candidate range holding its head.  Returns false when @b is
- * full; the cursor is then the entry not emitted.  Caller holds pcp->lock.
+ * CPU's lists or of the walk, for at most fph_pcp_hold_reads() entries read.
+ * A list is read from its head, and if it is longer than that, from its
+ * tail too: the entries in between are not read.  @only: NULL, or
+ * compacted candidates: emit only the part of a block that lies in the
+ * candidate range holding its head.  Returns false when @b is full; the
+ * cursor is then the entry not emitted.  Caller holds pcp->lock.
  */
 static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
 			 struct per_cpu_pages *pcp, struct fph_buf *b,
 			 const struct fph_buf *only, u64 *pages)
 {
-	unsigned long zone_start = w->zone->zone_start_pfn;
-	unsigned long zone_end = zone_end_pfn(w->zone);
+	unsigned int cap = fph_pcp_hold_reads(pcp);
 	unsigned int reads = 0;
 
 	for (; w->list < w->list_end && w->list / NR_PCP_LISTS == cpu;
-	     w->list++, w->skip = 0) {
+	     w->list++, w->skip = 0, w->from_tail = false) {
 		unsigned int order = fph_pcp_order(w->list % NR_PCP_LISTS);
-		unsigned long nr = 1UL << order;
-		unsigned int pos = 0;
-		struct page *page;
+		struct list_head *head = &pcp->lists[w->list % NR_PCP_LISTS];
 
 		if (order < w->min_order)
 			continue;
-		list_for_each_entry(page, &pcp->lists[w->list % NR_PCP_LISTS],
-				    pcp_list) {
-			unsigned long pfn, end, cend;
+		for (;;) {
+			struct list_head *node;
+			unsigned int pos = 0;
 
-			if (pos == FPH_PCP_READS)
-				break;
-			if (reads++ == FPH_PCP_READS)
-				return true;
-			if (pos++ < w->skip)
-				continue;
-			/*
-			 * Blocks are naturally aligned and lie in their zone;
-			 * anything else would mean fph_pcp_order() is wrong.
-			 */
-			pfn = page_to_pfn(page);
-			end = pfn + nr;
-			if (unlikely(!IS_ALIGNED(pfn, nr) || pfn < zone_start ||
-				     end > zone_end ||
-				     page_zone(page) != w->zone)) {
-				WRITE_ONCE(fph_pcp_broken, true);
-				pr_warn_once("per-CPU list %u of order %u holds PFN %#lx, not a free block of that order: per-CPU lists not hinted\n",
-					     w->list % NR_PCP_LISTS, order, pfn);
-				w->list = w->list_end;
-				return true;
-			}
-			if (only) {
-				if (!fph_buf_find(only, pfn, &cend)) {
-					w->skip++;
+			for (node = w->from_tail ? head->prev : head->next;
+			     node != head && pos < cap;
+			     node = w->from_tail ? node->prev : node->next) {
+				enum fph_pcp_seen seen;
+
+				if (reads++ == cap)
+					return true;
+				if (pos++ < w->skip)
 					continue;
+				seen = fph_pcp_entry(w, list_entry(node, struct page,
+								   pcp_list),
+						     order, b, only, pages);
+				if (seen == FPH_PCP_FULL)
+					return false;
+				if (seen == FPH_PCP_BROKEN) {
+					w->list = w->list_end;
+					return true;
 				}
-				end = min(end, cend);
+				w->skip++;
 			}
-			if (!fph_emit(b, pfn, end))
-				return false;
-			*pages += end - pfn;
-			w->skip++;
+			if (node == head)
+				break;		/* read to its end */
+			if (w->from_tail) {
+				w->lists_cut++;	/* its middle is not read */
+				break;
+			}
+			w->from_tail = true;
+			w->skip = 0;
 		}
 	}
 	return true;
@@ -602,7 +674,7 @@ static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
  *
  * Takes the lock of the cursor's CPU's lists in @w->zone and emits the
  * blocks on them, from the cursor on, merging adjacent ones, for at most
- * FPH_PCP_READS list entries read.
+ * fph_pcp_hold_reads() list entries read.
  *
  * Return: false if @b filled up; the cursor then stays at the entry not
  * emitted, so the walk goes on from there once @b has room.  true
@@ -628,7 +700,7 @@ bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
 	}
 
 	down_read(&fph_pcp_sem);
-	if (fph_pcp_paused || fph_pcp_walk_broken() ||
+	if (!fph_pcp_may_walk() || fph_pcp_walk_broken() ||
 	    !populated_zone(w->zone)) {
 		w->list = w->list_end;
 	} else {

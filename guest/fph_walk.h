@@ -76,6 +76,11 @@ static inline bool fph_buf_full(const struct fph_buf *b)
  * @list_end: per-CPU walk: the walk stops before this list
  * @skip: per-CPU walk: entries of @list passed already (emitted, or not
  *        wanted); the next hold starts after as many entries
+ * @from_tail: per-CPU walk: @list is read from its tail, @skip counting
+ *             from there (its head side was read up to the hold bound)
+ * @lists_cut: per-CPU walk: lists not read whole, their middle lying
+ *             deeper from either end than one hold may read
+ *             (fph_pcp_hold_reads())
  *
  * A buddy walk is set up by fph_walk_zone() or fph_walk_range() and moved
  * on only by fph_walk_step(); a per-CPU walk by fph_pcp_walk_zone() or
@@ -90,6 +95,8 @@ struct fph_walk {
 	unsigned int list;
 	unsigned int list_end;
 	unsigned int skip;
+	bool from_tail;
+	unsigned int lists_cut;
 };
 
 struct zone *fph_walk_next_zone(struct zone *zone);

@@ -48,6 +48,7 @@
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/wait.h>
@@ -63,6 +64,13 @@
 #define FPH_EPOCH_POLL		64
 /* Smallest batch buffer we settle for if a large kmalloc fails. */
 #define FPH_MIN_RANGES		64U
+/*
+ * How long the worker waits for an answer before it ends the pass and
+ * leaves the request with the device (a host whose migration thread is
+ * stalled answers late): well below the freezer's 20 s, so that a
+ * suspend does not fail on this freezable work.
+ */
+#define FPH_ANSWER_WAIT		(5 * HZ)
 
 static unsigned int fph_min_order;
 static unsigned int fph_max_ranges = 16384;
@@ -99,12 +107,14 @@ struct fph_stats {
 	u64 confirmed_ranges;	/* CONFIRM ranges answered OK */
 	u64 confirmed_bytes;
 	u64 rejected_ranges;	/* nr_rejected, summed over all answers */
+	u64 late_answers;	/* requests left after FPH_ANSWER_WAIT */
 	u64 stale_batches;	/* batches dropped because the epoch ended */
 	u64 lock_hold_max_ns;
 	u64 collect_ns_total;	/* phase 1 scanning, all passes */
 	u64 last_pass_ns;
 	u64 pcp_pages_seen;	/* per-CPU lists: pages of phase 1 */
 	u64 pcp_pages_hinted;	/* ... of CONFIRMs answered OK */
+	u64 pcp_lists_cut;	/* phase 1: lists read only to the hold bound */
 };
 
 struct fph {
@@ -113,7 +123,7 @@ struct fph {
 	struct work_struct work;
 	wait_queue_head_t acked;
 	bool stopping;		/* remove/freeze: worker must bail out */
-	bool rescan;		/* pass again in this epoch (reclaim freed pages) */
+	bool unanswered;	/* the device holds a request the worker left */
 	u32 disabled;		/* enum fph_disabled */
 	u32 done_epoch;		/* last epoch a pass was started for */
 	bool pcp;		/* per-CPU walks possible (fph_pcp_init()) */
@@ -123,6 +133,9 @@ struct fph {
 	struct fph_stats st;
 	struct fph_reclaim reclaim;
 	struct dentry *dbg;
+#ifdef CONFIG_PM_SLEEP
+	struct notifier_block pm_nb;	/* stops the worker before the freezer */
+#endif
 	/* Read and written by the device: own cache lines. */
 	struct virtio_fph_req req ____cacheline_aligned;
 	struct virtio_fph_resp resp ____cacheline_aligned;
@@ -217,10 +230,17 @@ static int fph_request(struct fph *fph, u16 type, u32 epoch,
 		return err;
 	virtqueue_kick(fph->vq);
 	/*
-	 * If we give up (unload), the buffers stay with the device until
-	 * remove() resets it; they are freed only after that.
+	 * TASK_IDLE: a host that answers late is no hung task.  If we give
+	 * up, the buffers stay with the device: no request goes out until it
+	 * has returned them (fph_answer_late()), or until remove() or
+	 * freeze() reset it.
 	 */
-	wait_event(fph->acked, fph_answered(fph, &len));
+	if (!wait_event_idle_timeout(fph->acked, fph_answered(fph, &len),
+				     FPH_ANSWER_WAIT)) {
+		WRITE_ONCE(fph->unanswered, true);
+		fph->st.late_answers++;
+		return -ETIMEDOUT;
+	}
 	if (len < 0)
 		return READ_ONCE(fph->stopping) ? -ESHUTDOWN : -EIO;
 	if ((size_t)len < sizeof(*resp))
@@ -416,6 +436,7 @@ static int fph_pcp_pass(struct fph *fph, u32 epoch, unsigned int min_order)
 				return err;
 			cond_resched();
 		}
+		fph->st.pcp_lists_cut += w.lists_cut;
 		err = fph_pcp_batch(fph, epoch, zone, first, w.list_end);
 		if (err)
 			return err;
@@ -461,24 +482,42 @@ static int fph_pass(struct fph *fph, u32 epoch)
 	return fph_batch(fph, epoch, NULL);
 }
 
+/*
+ * Whether the device still holds the request a pass left behind; if it has
+ * returned it, the buffers are ours again and the epoch may be walked again.
+ */
+static bool fph_answer_late(struct fph *fph)
+{
+	unsigned int len;
+
+	if (!READ_ONCE(fph->unanswered))
+		return false;
+	if (!virtqueue_get_buf(fph->vq, &len) && !virtqueue_is_broken(fph->vq))
+		return true;
+	WRITE_ONCE(fph->unanswered, false);
+	fph->done_epoch = VIRTIO_FPH_EPOCH_NONE;
+	return false;
+}
+
 static void fph_work_fn(struct work_struct *work)
 {
 	struct fph *fph = container_of(work, struct fph, work);
 	u64 t0 = ktime_get_ns();
-	bool rescan;
+	bool rescan, report;
 	u32 epoch;
 	int err;
 
-	if (fph->disabled || READ_ONCE(fph->stopping))
+	if (fph->disabled || READ_ONCE(fph->stopping) || fph_answer_late(fph))
 		return;
 	virtio_cread_le(fph->vdev, struct virtio_fph_config, epoch, &epoch);
 	fph_reclaim_poll(&fph->reclaim);
-	rescan = xchg(&fph->rescan, false);
+	report = fph_reclaim_take(&fph->reclaim, &rescan);
 	/*
 	 * One pass per epoch: the host opens a new one after each sync.  Epoch
 	 * numbers start again on a migration destination, so a closed epoch
 	 * forgets the last one.  Another pass in the same epoch after a
-	 * reclaim: it finds the pages the reclaim freed.
+	 * reclaim: it finds the pages the reclaim freed, and only then is the
+	 * result reported (the device then ends the migration's wait).
 	 */
 	if (epoch == VIRTIO_FPH_EPOCH_NONE) {
 		fph->done_epoch = VIRTIO_FPH_EPOCH_NONE;
@@ -494,7 +533,11 @@ static void fph_work_fn(struct work_struct *work)
 	err = fph_pass(fph, epoch);
 	if (err) {
 		fph->st.aborted_passes++;
-		if (err != -EAGAIN && err != -ESHUTDOWN)
+		if (err == -ETIMEDOUT)
+			dev_warn_ratelimited(&fph->vdev->dev,
+					     "epoch %u: no answer in %u s, pass ended; hinting goes on once the host answers\n",
+					     epoch, FPH_ANSWER_WAIT / HZ);
+		else if (err != -EAGAIN && err != -ESHUTDOWN)
 			dev_warn_ratelimited(&fph->vdev->dev,
 					     "epoch %u: pass failed: %d\n",
 					     epoch, err);
@@ -503,8 +546,8 @@ static void fph_work_fn(struct work_struct *work)
 	}
 	fph->st.last_pass_ns = ktime_get_ns() - t0;
 report:
-	/* After the pass: the device ends the migration's wait on it. */
-	fph_reclaim_report(&fph->reclaim);
+	if (report)
+		fph_reclaim_report(&fph->reclaim);
 }
 
 struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev)
@@ -518,7 +561,6 @@ void fph_reclaim_result_posted(struct virtio_device *vdev)
 {
 	struct fph *fph = vdev->priv;
 
-	WRITE_ONCE(fph->rescan, true);
 	if (!READ_ONCE(fph->stopping))
 		queue_work(system_freezable_wq, &fph->work);
 }
@@ -528,6 +570,9 @@ static void fph_vq_done(struct virtqueue *vq)
 	struct fph *fph = vq->vdev->priv;
 
 	wake_up(&fph->acked);
+	/* The answer to a request the worker stopped waiting for. */
+	if (READ_ONCE(fph->unanswered) && !READ_ONCE(fph->stopping))
+		queue_work(system_freezable_wq, &fph->work);
 }
 
 static void fph_config_changed(struct virtio_device *vdev)
@@ -572,6 +617,7 @@ static void fph_teardown(struct fph *fph)
 	/* After the reset the device no longer touches our buffers. */
 	virtio_reset_device(fph->vdev);
 	fph->vdev->config->del_vqs(fph->vdev);
+	fph->unanswered = false;
 }
 
 static u32 fph_disabled_reason(void)
@@ -614,12 +660,14 @@ static const struct {
 	FPH_STAT(confirmed_ranges),
 	FPH_STAT(confirmed_bytes),
 	FPH_STAT(rejected_ranges),
+	FPH_STAT(late_answers),
 	FPH_STAT(stale_batches),
 	FPH_STAT(lock_hold_max_ns),
 	FPH_STAT(collect_ns_total),
 	FPH_STAT(last_pass_ns),
 	FPH_STAT(pcp_pages_seen),
 	FPH_STAT(pcp_pages_hinted),
+	FPH_STAT(pcp_lists_cut),
 };
 
 static void fph_debugfs_init(struct fph *fph)
@@ -645,6 +693,50 @@ static void fph_free(struct fph *fph)
 	kfree(fph);
 	atomic_set(&fph_bound, 0);
 }
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * The freezer runs before freeze() and fails a suspend when freezable work
+ * is still busy after 20 s: stop the worker before it starts, and let it go
+ * again afterwards, whether or not the system slept (after a resume,
+ * restore() has set the device up again).
+ */
+static int fph_pm_event(struct notifier_block *nb, unsigned long action,
+			void *data)
+{
+	struct fph *fph = container_of(nb, struct fph, pm_nb);
+
+	switch (action) {
+	case PM_HIBERNATION_PREPARE:
+	case PM_SUSPEND_PREPARE:
+		fph_stop(fph);
+		break;
+	case PM_POST_HIBERNATION:
+	case PM_POST_SUSPEND:
+	case PM_POST_RESTORE:
+		fph_start(fph);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static void fph_pm_init(struct fph *fph)
+{
+	fph->pm_nb.notifier_call = fph_pm_event;
+	if (register_pm_notifier(&fph->pm_nb))
+		fph->pm_nb.notifier_call = NULL;
+}
+
+static void fph_pm_exit(struct fph *fph)
+{
+	if (fph->pm_nb.notifier_call)
+		unregister_pm_notifier(&fph->pm_nb);
+}
+
+#else
+static void fph_pm_init(struct fph *fph) { }
+static void fph_pm_exit(struct fph *fph) { }
+#endif
 
 static int fph_probe(struct virtio_device *vdev)
 {
@@ -706,6 +798,7 @@ static int fph_probe(struct virtio_device *vdev)
 	}
 
 	fph_debugfs_init(fph);
+	fph_pm_init(fph);
 	virtio_device_ready(vdev);
 	fph_start(fph);		/* an epoch may already be open */
 	return 0;
@@ -719,6 +812,7 @@ static void fph_remove(struct virtio_device *vdev)
 {
 	struct fph *fph = vdev->priv;
 
+	fph_pm_exit(fph);
 	fph_stop(fph);
 	fph_teardown(fph);
 	if (fph->pcp)

@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
@@ -75,6 +76,13 @@ static void fph_epoch_begin(void *opaque, uint64_t epoch)
     if (!dev->migrating) {
         dev->migrating = true;
         fph_ram_map_warn(ram, unhintable);
+        if (!fph_device_driver_ok(dev)) {
+            /* query-fph-stats says so too: driver-ok false. */
+            warn_report("free-page-hint: no guest driver is bound to the "
+                        "virtio-fph device, nothing will be hinted (install "
+                        "fph-guest-dkms in the guest; its supported kernels: "
+                        "docs/usage.rst, \"Guest kernels\")");
+        }
         fph_reclaim_migration_start(dev);
     }
     qapi_free_FphUnhintableRamList(unhintable);

@@ -32,7 +32,7 @@
 # KEY hashes the package versions apt resolves for the image right now
 # (mmdebstrap --simulate: a new kernel, postgresql or security update makes
 # a new image), what the driver packages are made of (guest/*.c *.h Kbuild
-# Makefile dkms.conf, guest/reclaim/*, include/fph/virtio_fph.h, debian/control rules
+# Makefile dkms.conf kernels.mk kernels-regex.sh dkms-kernel-hook, guest/reclaim/*, include/fph/virtio_fph.h, debian/control rules
 # changelog fph-guest-dkms.dkms, the dh-dkms version), fph-workload,
 # fph-agent.sh and this script.
 # An existing complete directory for KEY is reused; nothing depends on it
@@ -206,7 +206,8 @@ tools_deb=${FPH_TOOLS_DEB:-}
 # guest/, *.mod.c, are not sources).
 mapfile -t deb_inputs < <(cd "$root" && {
     find guest -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
-        -o -name Kbuild -o -name Makefile -o -name dkms.conf \) ! -name '*.mod.c'
+        -o -name Kbuild -o -name Makefile -o -name dkms.conf -o -name '*.mk' \
+        -o -name '*.sh' -o -name dkms-kernel-hook \) ! -name '*.mod.c'
     find guest/reclaim -type f
     printf '%s\n' include/fph/virtio_fph.h debian/control debian/rules \
         debian/changelog debian/fph-guest-dkms.dkms

@@ -34,7 +34,7 @@ make -s -C "$here/guest" checkpatch || status=1
 
 cd "$here" || exit 1
 mapfile -t shells < <(git ls-files '*.sh' '*.sh.in' .ci/run guest-image/init guest-image/fph-uevent \
-    guest/reclaim/fph-reclaim scripts/fph-qemu.in)
+    guest/reclaim/fph-reclaim guest/dkms-kernel-hook scripts/fph-qemu.in)
 shellcheck -S warning "${shells[@]}"
 echo "lint: shellcheck on ${#shells[@]} scripts: $(verdict $?)"
 

@@ -180,13 +180,37 @@ def test_cancel_then_migrate() -> None:
         s.close()
 
 
+# The guest's hung-task watchdog at its shortest useful setting: a task in
+# uninterruptible sleep for 2 s is reported within 4 s.
+HUNG_TASK_SECS = 2
+# The driver waits this long for an answer, then ends its pass and leaves
+# the request with the device (guest/virtio_fph_main.c FPH_ANSWER_WAIT).
+ANSWER_WAIT_SECS = 5
+
+
 def test_stalled_destination() -> None:
-    """Destination stopped with a hint in flight: device reset, stop, cont
-    and cancel stay responsive; a second migration is intact."""
+    """Destination stopped with a hint in flight: the guest's worker waits
+    without tripping the hung-task watchdog and gives up after its bound;
+    device reset, stop, cont and cancel stay responsive; a second
+    migration is intact."""
     s = Setup()
     try:
+        s.guest.check("echo %d > /proc/sys/kernel/hung_task_timeout_secs"
+                      % HUNG_TASK_SECS)
         dst, uri = s.destination("stalled")
         stall(s, dst, uri)
+        # stall() waited 2 s after the first request; wait past the
+        # driver's bound and two watchdog periods.
+        time.sleep(ANSWER_WAIT_SECS + 2 * HUNG_TASK_SECS - 2 + 1)
+        log = s.guest.check("dmesg")
+        hung = [ln for ln in log.splitlines() if "blocked for more than" in ln]
+        assert not hung, "hung-task warning in the guest: " + hung[0]
+        late = s.guest.check("cat /sys/kernel/debug/virtio_fph/late_answers")
+        assert int(late) >= 1, f"late_answers {late.strip()}"
+        assert "pass ended; hinting goes on once the host answers" in log
+        print(f"  stalled {ANSWER_WAIT_SECS + 2 * HUNG_TASK_SECS + 1} s: no "
+              f"hung-task warning ({HUNG_TASK_SECS} s watchdog), the pass "
+              f"ended after {ANSWER_WAIT_SECS} s ({late.strip()} late)")
         # The guest resets the device (driver unbind) and binds again.
         t0 = time.monotonic()
         s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/virtio_fph.ko",
