@@ -12,19 +12,28 @@
 #    ipxe-qemu, the shared libraries, dkms).
 # 2. The DKMS postinst built virtio_fph for that kernel (dkms status), the
 #    device's modalias resolves to it, and the packages own nothing outside
-#    /opt/fph, /usr/src/virtio-fph-VER and /usr/share/doc.
+#    /opt/fph, /usr/src/virtio-fph-VER, /usr/share/doc, the kernel hook
+#    (/etc/kernel/{postinst.d,header_postinst.d}/zz-virtio-fph) and the
+#    reclaim helper's files.
 # 3. A busybox guest image with that DKMS-built module, loaded by modalias
 #    (scripts/build-guest-image.sh, FPH_MODPROBE=1); in the chroot (its own
 #    PID and mount namespaces, /proc /sys /dev mounted), migrate.py migrates
 #    it with /opt/fph/bin/qemu-system-x86_64 and fph: pages skipped, the
 #    pattern intact on the destination.
+# 4. A kernel outside the driver's gates: the installed dkms.conf's gates
+#    narrowed to 6.1 (what guest/kernels-regex.sh makes of "6.1:97:23"), so
+#    that bookworm-backports' 6.12, a real kernel with headers, is outside
+#    them, with Debian 12's dkms 3.0.10 (which fails its own kernel hook
+#    for a module BUILD_EXCLUSIVE excludes); `apt-get install` of that 6.12
+#    image and headers exits 0, and the package's kernel hook says why it
+#    did not build the driver.
 # The chroot is removed at the end (FPH_PACKAGE_KEEP=1 keeps it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(realpath "$1")
 
-echo "1..3"
+echo "1..4"
 bail() { echo "Bail out! $*"; exit 1; }
 [ "$(id -u)" = 0 ] || bail "must run as root (mmdebstrap, chroot, mount)"
 qemu_deb=$(ls "$build"/deb/fph-qemu_*_amd64.deb 2>/dev/null | head -1)
@@ -84,8 +93,8 @@ in_chroot dkms status -m virtio-fph -k "$kver" | grep -q ': installed' ||
 alias=$(in_chroot modprobe -S "$kver" -R 'virtio:d0000003Fv00001AF4' 2>&1)
 [ "$alias" = virtio_fph ] || fail+=("the modalias resolves to '$alias', not virtio_fph")
 outside=$(in_chroot dpkg -L fph-qemu fph-guest-dkms fph-guest-tools |
-          grep -vE '^/(\.|opt|opt/fph(/.*)?|usr|usr/src|usr/src/virtio-fph-[^/]+(/.*)?|usr/share|usr/share/doc(/fph-[^/]+(/.*)?)?|usr/libexec(/fph(/fph-reclaim)?)?|usr/lib|usr/lib/udev(/rules.d(/60-fph-reclaim.rules)?)?|usr/lib/systemd(/system(/fph-reclaim@.service)?)?|etc|etc/default(/fph-reclaim)?)$' || true)
-[ -z "$outside" ] || fail+=("files outside /opt/fph, /usr/src, /usr/share/doc and the reclaim helper's: $outside")
+          grep -vE '^/(\.|opt|opt/fph(/.*)?|usr|usr/src|usr/src/virtio-fph-[^/]+(/.*)?|usr/share|usr/share/doc(/fph-[^/]+(/.*)?)?|usr/libexec(/fph(/fph-reclaim)?)?|usr/lib|usr/lib/udev(/rules.d(/60-fph-reclaim.rules)?)?|usr/lib/systemd(/system(/fph-reclaim@.service)?)?|etc|etc/default(/fph-reclaim)?|etc/kernel|etc/kernel/(header_)?postinst.d(/zz-virtio-fph)?)$' || true)
+[ -z "$outside" ] || fail+=("files outside /opt/fph, /usr/src, /usr/share/doc, the kernel hook and the reclaim helper's: $outside")
 ko=$(cd "$r" && ls lib/modules/"$kver"/updates/dkms/virtio_fph.ko* 2>/dev/null | head -1)
 [ -n "$ko" ] || fail+=("no /lib/modules/$kver/updates/dkms/virtio_fph.ko*")
 if [ ${#fail[@]} -gt 0 ]; then
@@ -93,7 +102,7 @@ if [ ${#fail[@]} -gt 0 ]; then
     echo "not ok 2 DKMS built virtio_fph for $kver, modalias, file list"
     exit 1
 fi
-echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc and the reclaim helper's"
+echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc, the kernel hook and the reclaim helper's"
 
 # ---- 3. migrate ------------------------------------------------------------
 t=$r/root/fph-test
@@ -108,4 +117,31 @@ if ! KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
     exit 1
 fi
 in_chroot python3 /root/fph-test/e2e/migrate.py /opt/fph/bin/qemu-system-x86_64 \
-    /root/fph-test/guest
+    /root/fph-test/guest || exit 1
+
+# ---- 4. a kernel outside the gates ---------------------------------------------
+t4=$(date +%s)
+read -r k612 _ < <("$root/scripts/kernel-packages.py" resolve 6.12-amd64) ||
+    bail "cannot resolve the bookworm-backports 6.12 kernel"
+# The installed dkms.conf's gates narrowed to 6.1, as guest/kernels.mk
+# with only "6.1:97:23" would make them (guest/kernels-regex.sh).
+conf=$(cd "$r" && ls usr/src/virtio-fph-*/dkms.conf)
+narrow=$(sh "$root/guest/kernels-regex.sh" <(echo 'fph-kernels-read := 6.1:97:23'))
+sed -i -e "s/^BUILD_EXCLUSIVE_KERNEL=.*/BUILD_EXCLUSIVE_KERNEL='$narrow'/" \
+       -e 's/^# Kernels: .*/# Kernels: 6.1.97+/' "$r/$conf"
+echo "deb $FPH_MIRROR bookworm-backports main" >"$r/etc/apt/sources.list.d/backports.list"
+in_chroot apt-get update -q >"$work/apt-update.log" 2>&1 ||
+    { sed 's/^/# /' "$work/apt-update.log" | tail -20; echo "not ok 4 apt-get update with bookworm-backports"; exit 1; }
+in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "linux-image-$k612/bookworm-backports" "linux-headers-$k612/bookworm-backports" \
+    >"$work/kernel-install.log" 2>&1
+rc=$?
+said=$(grep -m1 "virtio-fph: not built for Linux $k612" "$work/kernel-install.log" || true)
+if [ $rc -ne 0 ] || [ -z "$said" ] ||
+   in_chroot dkms status -m virtio-fph -k "$k612" | grep -q ': installed'; then
+    sed 's/^/# /' "$work/kernel-install.log" | tail -30
+    echo "not ok 4 apt-get install of $k612 outside the gates: exit $rc, hook said: ${said:-nothing}"
+    exit 1
+fi
+echo "# $said"
+echo "ok 4 apt-get install of $k612, outside the narrowed gates, exits 0 and the kernel hook says why ($(( $(date +%s) - t4 )) s)"
