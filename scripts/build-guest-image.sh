@@ -10,6 +10,14 @@
 # command protocol it serves is guest-image/fph-agent.sh (/usr/bin/fph-agent).
 #
 # Environment:
+#   KROOT         take the kernel and its modules from this root directory
+#                 instead of the host's /: the kernel at
+#                 $KROOT/boot/vmlinuz-KVER or $KROOT/usr/lib/modules/KVER/vmlinuz
+#                 (Debian 7.x), the modules in $KROOT/lib/modules/KVER or
+#                 $KROOT/usr/lib/modules/KVER (e.g. the root/ that
+#                 scripts/build-kernel-chroot.sh extracts from a chroot of
+#                 another Debian release).  KVER defaults to the one kernel
+#                 there.  Default /: the host's kernels, as below.
 #   KVER          kernel version (default: the vermagic of FPH_GUEST_KO if
 #                 that kernel is installed, else the newest installed 6.1
 #                 kernel -- Debian 12's own, even if bookworm-backports' 6.12
@@ -44,8 +52,14 @@ outdir=$1
 workload=${2:-${FPH_WORKLOAD:-}}
 
 # ---- host dependencies -----------------------------------------------------
+kroot=${KROOT:-}
+if [ -n "$kroot" ]; then
+    [ -d "$kroot" ] || die "KROOT=$kroot is not a directory"
+    kroot=$(cd "$kroot" && pwd -P)
+    [ "$kroot" != / ] || kroot=
+fi
 need=(busybox-static cpio)
-if [ -z "${KVER:-}" ] && ! ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; then
+if [ -z "${KVER:-}" ] && [ -z "$kroot" ] && ! ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; then
     need+=(linux-image-amd64)
 fi
 "$here/apt-install.sh" "${need[@]}" || die "cannot install ${need[*]}"
@@ -63,6 +77,22 @@ fi
 [ -n "$busybox_bin" ] || die "busybox not found after installing busybox-static"
 
 # ---- kernel ----------------------------------------------------------------
+# The kernel of release $1 under $kroot (or /): /boot/vmlinuz-KVER, or
+# /usr/lib/modules/KVER/vmlinuz where Debian 7.x packages put it.
+kernel_of() {
+    local f
+    for f in "$kroot/boot/vmlinuz-$1" "$kroot/usr/lib/modules/$1/vmlinuz" \
+             "$kroot/lib/modules/$1/vmlinuz"; do
+        [ -r "$f" ] && { echo "$f"; return 0; }
+    done
+    return 1
+}
+if [ -n "$kroot" ] && [ -z "${KVER:-}" ]; then
+    kvers=$(ls "$kroot/usr/lib/modules" "$kroot/lib/modules" 2>/dev/null | sort -u)
+    [ "$(echo "$kvers" | wc -w)" = 1 ] \
+        || die "KROOT=$kroot: set KVER (kernels there: ${kvers:-none})"
+    KVER=$kvers
+fi
 # Precedence: $KVER; the vermagic of $FPH_GUEST_KO if that kernel is
 # installed (the driver only loads into the kernel it was built for); the
 # newest 6.1 kernel (Debian 12's own; guest/Makefile defaults to it as well,
@@ -71,7 +101,7 @@ fi
 # before -cloud- in each case.
 if [ -z "${KVER:-}" ] && [ -n "${FPH_GUEST_KO:-}" ] && [ -f "$FPH_GUEST_KO" ]; then
     vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
-    if [ -n "$vm" ] && [ -r "/boot/vmlinuz-$vm" ]; then
+    if [ -n "$vm" ] && kernel_of "$vm" >/dev/null; then
         KVER=$vm
     fi
 fi
@@ -83,11 +113,12 @@ if [ -z "${KVER:-}" ]; then
     [ -n "$KVER" ] || KVER=$(echo "$kvers" | tail -1)
 fi
 [ -n "$KVER" ] || die "no /boot/vmlinuz-*-amd64 found"
-vmlinuz=/boot/vmlinuz-$KVER
-moddir=/lib/modules/$KVER
-[ -r "$vmlinuz" ] || die "$vmlinuz not readable"
-[ -d "$moddir" ] || die "$moddir missing"
-log "kernel $KVER"
+vmlinuz=$(kernel_of "$KVER") \
+    || die "no readable $kroot/boot/vmlinuz-$KVER or $kroot/usr/lib/modules/$KVER/vmlinuz"
+moddir=$kroot/lib/modules/$KVER
+[ -d "$moddir" ] || moddir=$kroot/usr/lib/modules/$KVER
+[ -d "$moddir" ] || die "$kroot/lib/modules/$KVER missing"
+log "kernel $KVER (${vmlinuz}, modules $moddir)"
 
 # ---- workload binary -------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fph-guest-image.XXXXXX")

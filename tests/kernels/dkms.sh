@@ -8,7 +8,9 @@
 #
 #   KVER  kernels to test, as tests/kernels/run.sh takes them (a release
 #         or SERIES-FLAVOUR; default 6.1-amd64 6.1-cloud-amd64 6.12-amd64
-#         6.12-cloud-amd64), installed if missing
+#         6.12-cloud-amd64), installed if missing; bookworm's only (DKMS
+#         on this host): tests/kernels/run.sh builds the later releases'
+#         kernels by DKMS in a chroot of their suite
 #
 # 1. installs Debian's dkms and the kernels if missing (needs root);
 # 2. `make -C guest dkms-install`: the source tree /usr/src/virtio-fph-VER,
@@ -52,7 +54,14 @@ want=("$@")
 resolved=$("$root/scripts/kernel-packages.py" install "${want[@]}") \
     || die "cannot resolve or install kernels ${want[*]:-(the default four)} (see above)"
 kvers=()
-while read -r k _; do kvers+=("$k"); done <<<"$resolved"
+while read -r k _ _ _ b _; do
+    if [ "${b:-host}" = host ]; then
+        kvers+=("$k")
+    else
+        log "$k: not a kernel of this release; its DKMS build is tests/kernels/run.sh's (chroot)"
+    fi
+done <<<"$resolved"
+[ ${#kvers[@]} -gt 0 ] || die "no kernel of this release among ${want[*]}"
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/fph-dkms.XXXXXX")
 had_before=0

@@ -14,7 +14,8 @@ CHECK is one of
             is not loaded at all
   verify    fill 128 MiB with checksummed pages, dirty and free 300 MiB,
             migrate with fph, verify every page on the destination, and
-            require skipped pages
+            require skipped pages; reports the driver's longest pcp->lock
+            hold (debugfs lock_hold_max_ns) as the destination has it
 
 Exit 0 on success, 1 on failure; prints one summary line.
 """
@@ -128,10 +129,16 @@ def check_modalias(qemu: str, image: str, kver: str | None) -> str:
                 "without the device")
 
 
+LOCK_HOLD = ("f=/sys/kernel/debug/virtio_fph/lock_hold_max_ns; "
+             "[ -e $f ] && echo \"lock_hold_max_ns=$(cat $f)\"; true")
+
+
 def check_verify(qemu: str, image: str, kver: str | None) -> str:
     res = S.run(qemu, image, "kverify", True,
                 prepare=["fph-workload fill 128", "fph-workload dirty 300"],
-                after=["fph-workload verify"], log=lambda *_: None)
+                after=["fph-workload verify", LOCK_HOLD], log=lambda *_: None)
+    hold = [ln.split("=", 1)[1].strip() for ln in res.verify.splitlines()
+            if ln.startswith("lock_hold_max_ns=")]
     v = guestctl.parse_kv(res.verify, "verify")
     if "FAIL" in res.verify or v.get("bad") != "0" or \
             int(v.get("pages", "0")) != 32768:
@@ -139,7 +146,8 @@ def check_verify(qemu: str, image: str, kver: str | None) -> str:
     if res.pages_skipped <= 0:
         raise Fail("no page skipped")
     return (f"verify 32768 pages bad=0, transferred {S.mib(res.transferred)}, "
-            f"skipped {S.mib(res.bytes_skipped)}, {res.total_time_ms} ms")
+            f"skipped {S.mib(res.bytes_skipped)}, {res.total_time_ms} ms, "
+            f"lock_hold_max_ns {hold[-1] if hold else 'n/a'}")
 
 
 CHECKS = {"bound": check_bound, "modalias": check_modalias,
