@@ -151,6 +151,23 @@ check-asan: $(BUILD)/qemu.env
 	meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs \
 	  core-unit fph-qtest fph-hostile-qtest
 
+# The guest driver on every Debian kernel series x flavour with headers in
+# the archive (scripts/kernel-packages.py list: 6.1, 6.12, 7.2, 7.3 x
+# amd64, cloud-amd64, rt-amd64 today), each through tests/kernels/run.sh
+# (the later releases' driver by DKMS from $(BUILD)/deb in a chroot of
+# their suite); writes docs/kernels.md (scripts/kernels-report.py), also
+# when a kernel fails.  ~1-4 min per kernel; not part of `make check`,
+# which runs 6.1, 6.12 and the newest series' three flavours.
+KERNELS_ALL_OUT ?= $(BUILD)/kernels-all
+.PHONY: check-kernels-all
+check-kernels-all: deb
+	set -o pipefail; kernels=$$(scripts/kernel-packages.py list | cut -d" " -f1) || exit 1; \
+	PYTHONPATH=$(QEMU_PYTHONPATH) FPH_KERNELS_OUT=$(CURDIR)/$(KERNELS_ALL_OUT) \
+	FPH_DKMS_DEB_DIR=$(CURDIR)/$(BUILD)/deb \
+	  tests/kernels/run.sh $(BUILD)/fph-qemu $(BUILD)/tools/workload/fph-workload \
+	  $$kernels; rc=$$?; \
+	scripts/kernels-report.py $(KERNELS_ALL_OUT) docs/kernels.md || rc=1; exit $$rc
+
 # `make check` in a clean clone of HEAD inside a new bookworm chroot
 # (mmdebstrap): the fresh-machine path, without touching this machine's
 # packages.  ~50 min; not part of `make check`.
