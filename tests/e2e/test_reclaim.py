@@ -221,7 +221,63 @@ def test_swap_on() -> None:
         rig.close()
 
 
-TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper, test_swap_on]
+# The test's own helper (test_result_mid_pass): once a request is out and
+# the driver's first pass has sent two batches, drop the clean page cache
+# and post the result; log the driver's pass count then and when the
+# driver has reported.
+DBG = "/sys/kernel/debug/virtio_fph"
+MID_PASS_HELPER = (
+    "d=$(echo /sys/bus/virtio/drivers/virtio_fph/virtio*); "
+    "echo 1 >$d/reclaim_helper; "
+    "until read -r seq _ <$d/reclaim_request && [ $seq != 0 ]; do sleep 0.01; done; "
+    f"b=$(cat {DBG}/batches); "
+    f"until [ $(cat {DBG}/batches) -gt $((b + 1)) ]; do :; done; "
+    "f=$(awk '/^Buffers:/ {print $2}' /proc/meminfo); "
+    "echo 1 >/proc/sys/vm/drop_caches; "
+    "g=$(awk '/^Buffers:/ {print $2}' /proc/meminfo); "
+    "echo \"$seq $(( (f - g) * 1024 )) ok\" >$d/reclaim_result; "
+    f"echo passes-at-post $(cat {DBG}/passes) >/run/mid-pass.log; "
+    f"until [ $(cat {DBG}/reclaim_last_us) != 0 ]; do :; done; "
+    f"echo passes-at-report $(cat {DBG}/passes) epoch $(cat {DBG}/epoch) "
+    ">>/run/mid-pass.log")
+# Free 4 KiB holes for the pass to walk: thousands of one-range requests.
+MID_PASS_FRAGMENT_MIB = 32
+
+
+def test_result_mid_pass() -> None:
+    """A result posted while a pass runs: reported only after the pass that
+    follows it, so the cache the helper dropped is not sent"""
+    # One range per request: a pass takes long enough to post into.
+    rig = Rig(RECLAIM + ",max-ranges=1")
+    try:
+        src = rig.boot("src", append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
+        g = src.connect_guest(wait_ready=True)
+        g.check(f"{HOLD}; {FILL}", 300)
+        assert meminfo_kib(g)["Buffers"] >= (DISK_MIB - 16) << 10
+        g.check(f"fph-workload fragment {MID_PASS_FRAGMENT_MIB}")
+        g.check(f"({MID_PASS_HELPER}) </dev/null >/run/mid-pass.err 2>&1 &")
+        dst, info = rig.migrate(src, "dst")
+        report("result mid-pass", info)
+        d = dst.connect_guest(wait_ready=False)
+        log = d.check("cat /run/mid-pass.log /run/mid-pass.err").strip()
+        print(log)
+        seen = log.split()
+        # Posted while the epoch's first pass was still running ...
+        assert seen[:2] == ["passes-at-post", "0"], \
+            f"the result was not posted mid-pass: {log}"
+        # ... and reported after that pass and the next one, which found
+        # what the helper freed; still in the first epoch.
+        assert seen[2:6] == ["passes-at-report", "2", "epoch", "1"], \
+            f"reported before the pass after the result: {log}"
+        r = info["fph"]["reclaim"]
+        assert r["last-outcome"] == "ok" and r["last-bytes"] >= 400 << 20, r
+        assert sent_mib(info) <= DISK_MIB - 200, sent_mib(info)
+    finally:
+        rig.close()
+
+
+TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper, test_swap_on,
+         test_result_mid_pass]
 
 
 def main() -> int:
