@@ -47,8 +47,11 @@ deb: build
 # The Debian 13 guest: systemd, postgresql, the driver installed in the
 # image from the fph-guest-dkms package (scripts/build-debian-image.sh), cached in /var/cache/fph;
 # $(BUILD)/debian13 links to it.  tests/e2e/test_debian.py boots it.
+# KERNEL=7.3: the image's kernel is trixie-backports' 7.3 instead of trixie's.
+KERNEL ?=
 .PHONY: image-debian
 image-debian: deb
+	KERNEL=$(KERNEL) \
 	FPH_DKMS_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/fph-guest-dkms_*_all.deb) \
 	FPH_TOOLS_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/fph-guest-tools_*_all.deb) \
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \

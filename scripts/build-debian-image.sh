@@ -50,6 +50,13 @@
 #   FPH_DEBIAN_SECURITY security mirror (default likewise, debian-security)
 #   FPH_DEBIAN_DISK_MIB size of the disk (default 6144; the qcow2 is sparse)
 #   FPH_DEBIAN_REBUILD  1: rebuild even if the cache entry exists
+#   KERNEL              a kernel series of trixie-backports (e.g. 7.3): the
+#                       image gets trixie-backports in its sources and its
+#                       linux-image-amd64 and linux-headers-amd64 from there,
+#                       as `apt install -t trixie-backports` does
+#                       (scripts/kernel-packages.py resolves the version; the
+#                       DKMS build in the image is then for that kernel).
+#                       Default: trixie's own kernel.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,7 +157,12 @@ UNIT
     sed -i 's/^MODULES=.*/MODULES=list/' "$r/etc/initramfs-tools/initramfs.conf"
     printf '%s\n' virtio_pci virtio_blk ext4 >>"$r/etc/initramfs-tools/modules"
     chroot "$r" update-initramfs -u -k "$kver" >&2
-    cp "$r/boot/vmlinuz-$kver" "$FPH_IMG_OUT/vmlinuz"
+    # Debian 7.x kernels are /usr/lib/modules/KVER/vmlinuz.
+    if [ -f "$r/boot/vmlinuz-$kver" ]; then
+        cp -L "$r/boot/vmlinuz-$kver" "$FPH_IMG_OUT/vmlinuz"
+    else
+        cp -L "$r/usr/lib/modules/$kver/vmlinuz" "$FPH_IMG_OUT/vmlinuz"
+    fi
     cp "$r/boot/initrd.img-$kver" "$FPH_IMG_OUT/initrd.img"
     echo "$kver" >"$FPH_IMG_OUT/kver"
     chroot "$r" dpkg-query -W -f '${Package} ${Version}\n' | sort >"$FPH_IMG_OUT/packages.txt"
@@ -176,6 +188,28 @@ mirror=$FPH_MIRROR security=$FPH_SECURITY
 sources=("deb $mirror $suite main" "deb $mirror $suite-updates main"
          "deb $security $suite-security main")
 log "mirrors $mirror, $security"
+
+# ---- KERNEL: a series of trixie-backports ------------------------------------
+# The image's kernel packages are linux-image-amd64 and linux-headers-amd64
+# from trixie-backports (PKG/trixie-backports: apt then takes what they need
+# newer, linux-base, from there too, as -t would), which must be the version
+# of that series kernel-packages.py resolves.
+kernel=${KERNEL:-}
+if [ -n "$kernel" ]; then
+    case $kernel in [0-9]*.[0-9]*) ;; *) die "KERNEL=$kernel: a series, e.g. 7.3" ;; esac
+    line=$("$here/kernel-packages.py" resolve "$kernel-amd64") \
+        || die "KERNEL=$kernel: kernel-packages.py resolves no $kernel-amd64"
+    read -r k_rel _ _ k_suite _ k_version <<<"$line"
+    [ "$k_suite" = "$suite-backports" ] \
+        || die "KERNEL=$kernel is $k_rel of $k_suite, not of $suite-backports"
+    sources+=("deb $mirror $suite-backports main")
+    for i in "${!packages[@]}"; do
+        case ${packages[$i]} in
+            linux-image-amd64|linux-headers-amd64) packages[i]+="/$suite-backports" ;;
+        esac
+    done
+    log "kernel $k_rel ($k_version) from $suite-backports"
+fi
 
 cache=${FPH_CACHE:-/var/cache/fph}
 mkdir -p "$cache"
@@ -223,9 +257,12 @@ mmdebstrap --verbose --simulate "${mmdebstrap_args[@]}" "$suite" "$work/sim" \
 sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1 \2/p' "$work/sim.log" | sort -u >"$work/resolved.txt"
 [ -s "$work/resolved.txt" ] || die "mmdebstrap --simulate resolved no package"
 grep -q '^linux-image-amd64 ' "$work/resolved.txt" || die "no linux-image-amd64 resolved"
+[ -z "$kernel" ] || grep -qxF "linux-image-amd64 $k_version" "$work/resolved.txt" \
+    || die "KERNEL=$kernel: $suite-backports' linux-image-amd64 is not $k_version (the lists moved on?)"
 rm -rf "$work/sim"
 {
     echo "suite $suite"
+    printf 'source %s\n' "${sources[@]}"
     echo "packages ${packages[*]}"
     echo "append $append"
     cat "$work/resolved.txt"
