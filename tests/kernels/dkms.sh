@@ -23,7 +23,8 @@
 #    and boots it twice (tests/kernels/guest_check.py modalias): with the
 #    device, /init's `modprobe <modalias>` loads virtio_fph from the depmod'ed
 #    tree and it binds; without the device it is not loaded;
-# 5. removes what it added (dkms remove --all, /usr/src/virtio-fph-VER)
+# 5. removes what it added (dkms remove --all, /usr/src/virtio-fph-VER, the
+#    kernel hooks /etc/kernel/{postinst.d,header_postinst.d}/zz-virtio-fph)
 #    unless virtio-fph/VER was registered with DKMS before, or FPH_DKMS_KEEP=1.
 #
 # Prints "PASS|FAIL KVER: ..." per kernel and "N passed, N failed".
@@ -66,10 +67,16 @@ done <<<"$resolved"
 out=$(mktemp -d "${TMPDIR:-/tmp}/fph-dkms.XXXXXX")
 had_before=0
 dkms status -m "$name" -v "$ver" 2>/dev/null | grep -q . && had_before=1
+# make dkms-install also installs the kernel hook, zz-virtio-fph.
+hooks=()
+for h in /etc/kernel/postinst.d/zz-virtio-fph /etc/kernel/header_postinst.d/zz-virtio-fph; do
+    [ -e "$h" ] || hooks+=("$h")
+done
 cleanup() {
     if [ "$had_before" = 0 ] && [ "${FPH_DKMS_KEEP:-0}" != 1 ]; then
         dkms remove -m "$name" -v "$ver" --all >/dev/null 2>&1
         rm -rf "/usr/src/$name-$ver"
+        [ ${#hooks[@]} = 0 ] || rm -f "${hooks[@]}"
     fi
     rm -rf "$out"
 }
