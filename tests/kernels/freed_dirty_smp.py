@@ -15,7 +15,8 @@ migrates with fph.  Prints per migration the bytes transferred and the
 driver's debugfs counters as the destination has them, then per vCPU count
 the mean transferred per image and TEST/REF per pair.
 
---max-ratio R: exit 1 if a pair's TEST/REF mean exceeds R.
+--max-ratio R: exit 1 if a pair's TEST/REF mean of what fph left unskipped
+(RAM - skipped) exceeds R; the bytes transferred are printed beside it.
 Needs QEMU's python/qemu on PYTHONPATH, as the other tests.
 """
 
@@ -84,11 +85,14 @@ def main(argv: list[str]) -> int:
         return usage()
 
     sent: dict[tuple[int, str], list[int]] = {}
+    unskipped: dict[tuple[int, str], list[int]] = {}
     for smp in smps:
         for run in range(1, runs + 1):
             for label, image in images:
                 res = run_once(qemu, image, smp)
                 sent.setdefault((smp, label), []).append(res.transferred)
+                unskipped.setdefault((smp, label), []).append(
+                    res.ram_bytes - res.bytes_skipped)
                 dbg = {ln.split(" ", 1)[1].split("=")[0]:
                        ln.split("=", 1)[1] for ln in res.verify.splitlines()
                        if ln.startswith("dbg ")}
@@ -99,21 +103,29 @@ def main(argv: list[str]) -> int:
                       f"{S.mib(res.unfree_bytes)}, {res.total_time_ms} ms; "
                       f"{extra}", flush=True)
 
+    # The gate is on what fph left unskipped (RAM - skipped): the bytes
+    # sent of that also depend on how much of its used memory a kernel
+    # has written (a page never written goes out as a zero page), which
+    # differs between kernels whatever the driver does (7.3 against 6.1 at
+    # 4 vCPUs: 3 MiB more unskipped, 11 MiB more sent).
     worst = 0.0
-    print("summary: mean fph transferred (MiB)")
-    for smp in smps:
-        cells = []
-        for i in range(0, len(images), 2):
-            (ref, _), (test, _) = images[i], images[i + 1]
-            m_ref = statistics.mean(sent[(smp, ref)])
-            m_test = statistics.mean(sent[(smp, test)])
-            ratio = m_test / m_ref
-            worst = max(worst, ratio)
-            cells.append(f"{ref} {m_ref / 2**20:.1f}, {test} "
-                         f"{m_test / 2**20:.1f}, {test}/{ref} {ratio:.2f}")
-        print(f"  smp {smp}: " + "; ".join(cells))
+    for title, what in (("transferred", sent),
+                        ("left unskipped (RAM - skipped)", unskipped)):
+        print(f"summary: mean fph {title} (MiB)")
+        for smp in smps:
+            cells = []
+            for i in range(0, len(images), 2):
+                (ref, _), (test, _) = images[i], images[i + 1]
+                m_ref = statistics.mean(what[(smp, ref)])
+                m_test = statistics.mean(what[(smp, test)])
+                ratio = m_test / m_ref
+                if what is unskipped:
+                    worst = max(worst, ratio)
+                cells.append(f"{ref} {m_ref / 2**20:.1f}, {test} "
+                             f"{m_test / 2**20:.1f}, {test}/{ref} {ratio:.2f}")
+            print(f"  smp {smp}: " + "; ".join(cells))
     if max_ratio is not None and worst > max_ratio:
-        print(f"FAIL: ratio {worst:.2f} > {max_ratio}")
+        print(f"FAIL: unskipped ratio {worst:.2f} > {max_ratio}")
         return 1
     return 0
 

@@ -266,9 +266,12 @@ if [ $smp_pair = 1 ]; then
         fail=$((fail + 1)) verdict="not ok"
         tail -n 20 "$out/freed_dirty_smp.log" | sed "s/^/  smp | /" >&2
     fi
-    summary=$(sed -n 's/^  smp \([0-9]*\): .*\/[^ ]* \([0-9.]*\)$/\1 vCPUs \2/p' \
-        "$out/freed_dirty_smp.log" | paste -sd, - | sed 's/,/, /g')
-    echo "$verdict $((pass + fail)) - freed-dirty fph, $smp_test/$smp_ref (max 1.1):" \
+    # "sent 2 vCPUs 1.06, 4 vCPUs 1.14; unskipped 2 vCPUs 0.97, ..."
+    summary=$(awk '/^summary: mean fph transferred/ {w = "sent"; sep = ""; printf "%s", (n++ ? "; " : "") w}
+                   /^summary: mean fph left unskipped/ {w = "unskipped"; sep = ""; printf "%s", (n++ ? "; " : "") w}
+                   /^  smp [0-9]+:/ {sub(":", "", $2); printf "%s %s vCPUs %s", (sep ? "," : ""), $2, $NF; sep = 1}' \
+        "$out/freed_dirty_smp.log")
+    echo "$verdict $((pass + fail)) - freed-dirty fph, $smp_test/$smp_ref (unskipped max 1.1):" \
          "${summary:-no summary}; $(( $(now) - t0 ))s"
 fi
 
