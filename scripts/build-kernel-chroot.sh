@@ -156,6 +156,11 @@ deb=$(realpath "$deb")
 eval "$("$here/apt-mirrors.sh")"
 mirror=$FPH_MIRROR security=$FPH_SECURITY
 aptopts=(--aptopt='Acquire::Languages "none"')
+# As this machine's apt: a mirror that is a snapshot has Release files past
+# their Valid-Until (sid's, a week), which the host's apt is told to accept.
+cvu=
+eval "$(apt-config shell cvu Acquire::Check-Valid-Until)"
+[ "$cvu" != false ] || aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
 case $suite in
     sid|unstable)
         base=sid sources=("deb $mirror sid main") ;;

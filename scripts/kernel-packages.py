@@ -302,7 +302,8 @@ class ForeignApt:
         than a day (or missing, or the sources changed)."""
         if self._ready:
             return
-        stamp = os.path.join(self.dir, "lists", ".fph-updated")
+        # Not in lists/: apt-get update removes what it did not put there.
+        stamp = os.path.join(self.dir, "updated")
         try:
             for sub in ("lists/partial", "cache/archives/partial",
                         "sources.list.d", "preferences.d"):

@@ -484,7 +484,7 @@ def test_update_at_most_once_a_day(apt, run_cli, tmp_path, monkeypatch):
     for _ in range(2):
         assert run_cli("resolve", "7.3-amd64").returncode == 0
     assert len(log.read_text().splitlines()) == 1
-    stamp = tmp_path / "cache" / "apt" / "lists" / ".fph-updated"
+    stamp = tmp_path / "cache" / "apt" / "updated"
     old = time.time() - 25 * 3600
     os.utime(stamp, (old, old))
     assert run_cli("resolve", "7.3-amd64").returncode == 0
@@ -510,7 +510,7 @@ def test_failed_update_with_old_lists_warns(apt, run_cli, tmp_path,
     _, write = apt
     write()
     assert run_cli("resolve", "7.3-amd64").returncode == 0
-    stamp = tmp_path / "cache" / "apt" / "lists" / ".fph-updated"
+    stamp = tmp_path / "cache" / "apt" / "updated"
     old = time.time() - 25 * 3600
     os.utime(stamp, (old, old))
     monkeypatch.setenv("FAKE_APT_GET_RC", "100")
