@@ -53,7 +53,9 @@ def test_report(tmp_path: Path):
             "174.6 / 794.5 (0.22) | 32768 | 1804 µs | PASS |") in table
     assert table[1].endswith("| FAIL: freed_dirty failed; verify failed |")
     assert "| build failed | no | – | – | – | FAIL: build failed |" in table[3]
-    assert "    smp 2: 6.1.0-57-amd64 71.6, 7.3.4+deb13-amd64 77.4" in text
+    assert "    summary: mean fph transferred (MiB)" in text
+    assert "      smp 2: 6.1.0-57-amd64 71.6, 7.3.4+deb13-amd64 77.4" in text
+    assert "run 1" not in text
 
 
 def test_no_results_is_an_error(tmp_path: Path):
