@@ -244,7 +244,7 @@ mapfile -t deb_inputs < <(cd "$root" && {
         -o -name '*.sh' -o -name dkms-kernel-hook \) ! -name '*.mod.c'
     find guest/reclaim -type f
     printf '%s\n' include/fph/virtio_fph.h debian/control debian/rules \
-        debian/changelog debian/fph-guest-dkms.dkms
+        debian/changelog debian/fph-guest-dkms.dkms debian/fph-guest-dkms.postinst
 } | LC_ALL=C sort)
 
 # ---- the key ---------------------------------------------------------------------
