@@ -130,14 +130,15 @@ def render(rows: list[dict[str, str]], smp: list[str], when: str,
             f"{cell(r['bound'])} | {freed(r)} | {cell(r['pages'])} | "
             f"{lock_hold(r['lock_hold_max_ns'])} | {cell(result)} |")
     out += ["",
-            "lock_hold_max_ns is the driver's longest hold of a per-CPU list "
-            "lock (debugfs, read on the destination after the verify "
-            "migration); under TCG, not a hardware figure."]
+            "lock_hold_max_ns is the driver's longest hold of zone->lock or "
+            "of a CPU's pcp->lock (debugfs, read on the destination after "
+            "the verify migration); under TCG, not a hardware figure."]
     if smp:
         out += ["",
                 "Freed-dirty with fph at 2 and 4 vCPUs, the newest generic "
                 "kernel against 6.1 (`tests/kernels/freed_dirty_smp.py`; "
-                "the test fails above a ratio of 1.1):", ""]
+                "the test fails where what fph left unskipped exceeds 1.1 "
+                "times 6.1's):", ""]
         out += [f"    {ln}" for ln in smp]
     return "\n".join(out) + "\n"
 
