@@ -240,15 +240,17 @@ MID_PASS_HELPER = (
     f"until [ $(cat {DBG}/reclaim_last_us) != 0 ]; do :; done; "
     f"echo passes-at-report $(cat {DBG}/passes) epoch $(cat {DBG}/epoch) "
     ">>/run/mid-pass.log")
-# Free 4 KiB holes for the pass to walk: thousands of one-range requests.
-MID_PASS_FRAGMENT_MIB = 32
+# Free 4 KiB holes for the pass to walk: tens of thousands of one-range
+# requests, a pass of seconds (the helper's own steps take under one).
+MID_PASS_FRAGMENT_MIB = 128
 
 
 def test_result_mid_pass() -> None:
     """A result posted while a pass runs: reported only after the pass that
     follows it, so the cache the helper dropped is not sent"""
-    # One range per request: a pass takes long enough to post into.
-    rig = Rig(RECLAIM + ",max-ranges=1")
+    # One range per request: a pass takes long enough to post into; two
+    # such passes before the report.
+    rig = Rig(",reclaim=1G,reclaim-timeout=60000,max-ranges=1")
     try:
         src = rig.boot("src", append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
         g = src.connect_guest(wait_ready=True)
