@@ -443,11 +443,12 @@ def test_postcopy_no_fault_stall() -> None:
     # faults right after the switch, and fph's phase is several times
     # shorter (measured 13 vs 70 s), which per second would count 5x
     # against it.  The stall this guards against shows in after_s: without
-    # QEMU patch 12 the write had not completed after 300 s.  0.5 s of TCG
-    # noise on top of the 1.2x for after_s; for the blocktime 1.5 s: default
-    # QEMU's own varies by more than 0.5 s between runs (measured 1293 and
-    # 3646 ms, fph 2786 and 2732 ms), while a stall adds minutes.
-    assert fph["after_s"] <= 1.2 * base["after_s"] + 0.5, (fph, base)
+    # QEMU patch 12 the write had not completed after 300 s.  3 s of TCG
+    # noise on top of the 1.2x for after_s (between runs default QEMU's
+    # took 7.2 and 9.4 s, fph's 9.7 and 5.5 s); for the blocktime 1.5 s:
+    # default QEMU's own varies by more than 0.5 s between runs (measured
+    # 1293 and 3646 ms, fph 2786 and 2732 ms), while a stall adds minutes.
+    assert fph["after_s"] <= 1.2 * base["after_s"] + 3, (fph, base)
     assert fph["blocked_ms"] <= 1.2 * base["blocked_ms"] + 1500, (fph, base)
 
 
