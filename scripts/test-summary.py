@@ -4,7 +4,9 @@
 
 Meson counts the cases itself: one per GoogleTest case (protocol gtest),
 one per TAP test point (qtests, e2e, kernels, install), one per other
-test.  The last line is "N passed, N failed", the form CI reads.
+test.  Each failed case gets a line with the first line of its failure
+(CI shows the log's tail), then the last line is "N passed, N failed",
+the form CI reads.
 
 usage: test-summary.py BUILDDIR/meson-logs/testlog.junit.xml
 """
@@ -18,10 +20,16 @@ def main() -> int:
     passed = failed = skipped = 0
     for suite in suites.iter("testsuite"):
         for case in suite.iter("testcase"):
+            bad = case.find("failure")
+            if bad is None:
+                bad = case.find("error")
             if case.find("skipped") is not None:
                 skipped += 1
-            elif case.find("failure") is not None or case.find("error") is not None:
+            elif bad is not None:
                 failed += 1
+                why = (bad.get("message") or bad.text or "").strip()
+                print(f"FAILED {suite.get('name')} / {case.get('name')}"
+                      + (f": {why.splitlines()[0][:200]}" if why else ""))
             else:
                 passed += 1
     if skipped:

@@ -45,9 +45,12 @@ def run_tests(kind: str, tests, wanted: list[str]) -> int:
             with contextlib.redirect_stdout(_Comment(sys.stdout)):
                 t()
             print(f"ok {n} {name}", flush=True)
-        except Exception:  # noqa: BLE001 - report and go on
+        except Exception as e:  # noqa: BLE001 - report and go on
             failed += 1
             print(_indent(traceback.format_exc()))
-            print(f"not ok {n} {name}", flush=True)
+            # The reason on the test point's line too: meson's junit (and
+            # so scripts/test-summary.py, CI's tail) keeps only that line.
+            why = " ".join(f"{type(e).__name__}: {e}".split())[:160]
+            print(f"not ok {n} {name} - {why}", flush=True)
     print(f"# {len(chosen) - failed} passed, {failed} failed")
     return 1 if failed or not chosen else 0
