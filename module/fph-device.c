@@ -64,9 +64,47 @@ static const FphHookOps fph_hook_ops = {
 };
 
 
-static void fph_epoch_begin(void *opaque, uint64_t epoch)
+/*
+ * Guest-programmed I/O.  A used-ring write or a response through a bounce
+ * buffer (virtqueue_push) and an MSI-X message (virtio_notify*) go to
+ * whatever address the guest wrote into the ring or the MSI-X table: RAM
+ * normally, but it may name this device's own registers (a write of 0 to
+ * device_status resets it) or, on a PCIe port, the slot's control (power
+ * off unplugs the device, which unrealizes it at once).  MMIO dispatch and
+ * the device's BHs run under the transport's re-entrancy guard, which
+ * drops the first kind; every other entry (the VM state handler, the RAM
+ * filter's callbacks) runs in a scope that engages it too.  The scope
+ * also holds a reference to the transport, which embeds this device, so
+ * that after such I/O the device can still be asked whether it is gone
+ * (dev->unrealized), and nothing else: code after guest-programmed I/O
+ * checks that first, and holds nothing of the device's across it (a reset
+ * there frees what the worker handed back).
+ */
+typedef struct FphScope {
+    DeviceState *transport;
+    bool guard_was_engaged;
+} FphScope;
+
+static void fph_scope_enter(VirtIOFph *dev, FphScope *scope)
 {
-    VirtIOFph *dev = opaque;
+    DeviceState *transport = qdev_get_parent_bus(DEVICE(dev))->parent;
+
+    object_ref(OBJECT(transport));
+    scope->transport = transport;
+    scope->guard_was_engaged = transport->mem_reentrancy_guard.engaged_in_io;
+    transport->mem_reentrancy_guard.engaged_in_io = true;
+}
+
+/* Last in its caller: this may free the device. */
+static void fph_scope_leave(FphScope *scope)
+{
+    scope->transport->mem_reentrancy_guard.engaged_in_io =
+        scope->guard_was_engaged;
+    object_unref(OBJECT(scope->transport));
+}
+
+static void fph_epoch_begin_scoped(VirtIOFph *dev, uint64_t epoch)
+{
     FphUnhintableRamList *unhintable = NULL;
     g_autoptr(GArray) ram = fph_ram_map_collect(&unhintable);
 
@@ -88,22 +126,35 @@ static void fph_epoch_begin(void *opaque, uint64_t epoch)
     qapi_free_FphUnhintableRamList(unhintable);
     /*
      * The guest reads the epoch (and a reclaim request) from config: the
-     * core's, not a copy.
+     * core's, not a copy.  Guest-programmed I/O, last.
      */
     virtio_notify_config(VIRTIO_DEVICE(dev));
+}
+
+static void fph_epoch_begin(void *opaque, uint64_t epoch)
+{
+    VirtIOFph *dev = opaque;
+    FphScope scope;
+
+    fph_scope_enter(dev, &scope);
+    fph_epoch_begin_scoped(dev, epoch);
+    fph_scope_leave(&scope);
 }
 
 static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
 {
     VirtIOFph *dev = opaque;
+    FphScope scope;
 
+    fph_scope_enter(dev, &scope);
     trace_fph_epoch_end(epoch, fph_core_epoch(dev->core), why);
     if (why == RAM_FILTER_EPOCH_END_CLEANUP) {
         dev->migrating = false;         /* the migration is over */
-        fph_reclaim_migration_end(dev);
+        fph_reclaim_cancel(dev);
     }
     fph_core_epoch_end(dev->core);
     virtio_notify_config(VIRTIO_DEVICE(dev));
+    fph_scope_leave(&scope);
 }
 
 static const RamFilterOps fph_filter_ops = {
@@ -111,22 +162,35 @@ static const RamFilterOps fph_filter_ops = {
     .epoch_end = fph_epoch_end,
 };
 
+/*
+ * Hand @elem back to the guest with @resp and free it.  Used length 0
+ * without @resp or room for it (the core counted such a request
+ * malformed).  Guest-programmed I/O.
+ */
+static void fph_push(VirtIOFph *dev, VirtQueueElement *elem,
+                     const struct virtio_fph_resp *resp)
+{
+    unsigned int len = 0;
+
+    if (resp && iov_from_buf(elem->in_sg, elem->in_num, 0, resp,
+                             sizeof(*resp)) == sizeof(*resp)) {
+        len = sizeof(*resp);
+    }
+    virtqueue_push(dev->vq, elem, len);
+    g_free(elem);
+}
+
+/* Answer @req, which is no one else's any more, and free it. */
 static void fph_complete(VirtIOFph *dev, FphRequest *req)
 {
+    VirtQueueElement *elem = req->elem;
     struct virtio_fph_resp resp;
 
     fph_core_complete(dev->core, req->plan, &resp);
+    g_free(req);
     trace_fph_request_done(le16_to_cpu(resp.status), le32_to_cpu(resp.nr_done),
                            le32_to_cpu(resp.nr_rejected));
-    if (iov_from_buf(req->elem->in_sg, req->elem->in_num, 0, &resp,
-                     sizeof(resp)) == sizeof(resp)) {
-        virtqueue_push(dev->vq, req->elem, sizeof(resp));
-    } else {
-        /* No room for a response: the core counted it malformed. */
-        virtqueue_push(dev->vq, req->elem, 0);
-    }
-    g_free(req->elem);
-    g_free(req);
+    fph_push(dev, elem, &resp);
 }
 
 /* A request answered or dropped while with the worker, back from it. */
@@ -139,21 +203,27 @@ static void fph_free_cancelled(FphRequest *req)
 static void fph_complete_done(VirtIOFph *dev)
 {
     FphRequest *req;
-    bool any = false;
+    bool taken = false, answered = false;
 
-    while ((req = fph_worker_take_done(dev->worker))) {
+    while (!dev->unrealized && (req = fph_worker_take_done(dev->worker))) {
+        taken = true;
         if (req != dev->in_flight) {
             fph_free_cancelled(req);
             continue;
         }
         dev->in_flight = NULL;
         fph_complete(dev, req);
-        any = true;
+        answered = true;
     }
-    if (any) {
-        virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
+    if (dev->unrealized) {
+        return;
+    }
+    if (taken) {
         /* The next request may be waiting for this one. */
         qemu_bh_schedule(dev->kick_bh);
+    }
+    if (answered) {
+        virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
     }
 }
 
@@ -162,12 +232,21 @@ static void fph_done_bh(void *opaque)
     fph_complete_done(opaque);
 }
 
-static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
+/*
+ * Parsing costs the main loop up to ~1 us per range, whether or not the
+ * request then plans any work: one call parses requests worth at most
+ * this many ranges (and at least one request), and leaves the rest to the
+ * kick BH, after whatever else the main loop has to do.
+ */
+#define FPH_PARSE_BUDGET_RANGES 4096
+
+static void fph_handle_queue_scoped(VirtIOFph *dev)
 {
-    VirtIOFph *dev = VIRTIO_FPH(vdev);
+    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     /* One byte more than any valid request, so oversize ones stay so. */
     size_t cap = sizeof(struct virtio_fph_req) +
                  (size_t)dev->max_ranges * sizeof(struct virtio_fph_range) + 1;
+    size_t budget = FPH_PARSE_BUDGET_RANGES * sizeof(struct virtio_fph_range);
     g_autofree uint8_t *buf = g_malloc(cap);
     VirtQueueElement *elem;
     bool notify = false;
@@ -184,17 +263,30 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
      * One request at a time: each is planned against the armed set that
      * the previous ones left, so nothing armed is armed again (which
      * would drop the record of writes since the guest's observation).
+     * Nor while the worker still runs one that was cancelled (by a reset
+     * or the VM's stop): the worker holds at most one plan, however often
+     * the guest resets it during a stall.
      */
-    while (!dev->in_flight &&
-           (elem = virtqueue_pop(vq, sizeof(VirtQueueElement)))) {
-        FphRequest *req = g_new0(FphRequest, 1);
+    while (!dev->in_flight && !dev->unrealized &&
+           !fph_worker_busy(dev->worker)) {
+        FphRequest *req;
         size_t len = 0;
 
+        if (!budget) {
+            qemu_bh_schedule(dev->kick_bh);
+            break;
+        }
+        elem = virtqueue_pop(dev->vq, sizeof(VirtQueueElement));
+        if (!elem) {
+            break;
+        }
+        req = g_new0(FphRequest, 1);
         req->elem = elem;
         if (iov_size(elem->in_sg, elem->in_num) >=
             sizeof(struct virtio_fph_resp)) {
             len = iov_to_buf(elem->out_sg, elem->out_num, 0, buf, cap);
         }
+        budget -= MIN(budget, MAX(len, sizeof(struct virtio_fph_req)));
         /* len 0 (no room to answer) is rejected as malformed. */
         req->plan = fph_core_parse(dev->core, buf, len);
         trace_fph_request(len, fph_plan_has_work(req->plan));
@@ -206,9 +298,23 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
             notify = true;
         }
     }
-    if (notify) {
-        virtio_notify(vdev, vq);
+    if (notify && !dev->unrealized) {
+        virtio_notify(vdev, dev->vq);
     }
+}
+
+/*
+ * From MMIO dispatch, the kick BH or (with ioeventfd, under KVM) the main
+ * loop's event handler, which is not guarded.
+ */
+static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIOFph *dev = VIRTIO_FPH(vdev);
+    FphScope scope;
+
+    fph_scope_enter(dev, &scope);
+    fph_handle_queue_scoped(dev);
+    fph_scope_leave(&scope);
 }
 
 static void fph_kick_bh(void *opaque)
@@ -270,28 +376,33 @@ static uint64_t fph_get_features(VirtIODevice *vdev, uint64_t features,
 static void fph_cancel_in_flight(VirtIOFph *dev, bool answer)
 {
     FphRequest *req = dev->in_flight;
+    VirtQueueElement *elem;
     struct virtio_fph_resp resp = {};
 
     if (!req) {
         return;
     }
     trace_fph_request_cancelled(answer);
+    /*
+     * The request stays the worker's, and comes back through the done
+     * list to be freed; its element is ours from here on, taken out
+     * before any guest-programmed I/O (which may reset the device and
+     * free whatever is on that list).
+     */
     dev->in_flight = NULL;
+    elem = req->elem;
+    req->elem = NULL;
     if (answer) {
         stw_le_p(&resp.status, VIRTIO_FPH_S_STALE);
         stl_le_p(&resp.epoch, fph_core_epoch(dev->core));
-        if (iov_from_buf(req->elem->in_sg, req->elem->in_num, 0, &resp,
-                         sizeof(resp)) == sizeof(resp)) {
-            virtqueue_push(dev->vq, req->elem, sizeof(resp));
-        } else {
-            virtqueue_push(dev->vq, req->elem, 0);
+        fph_push(dev, elem, &resp);
+        if (!dev->unrealized) {
+            virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
         }
-        virtio_notify(VIRTIO_DEVICE(dev), dev->vq);
     } else {
-        virtqueue_detach_element(dev->vq, req->elem, 0);
+        virtqueue_detach_element(dev->vq, elem, 0);
+        g_free(elem);
     }
-    g_free(req->elem);
-    req->elem = NULL;
 }
 
 /* Answer everything in flight, so no request is lost with the state. */
@@ -303,12 +414,18 @@ static void fph_flush(VirtIOFph *dev)
     fph_complete_done(dev);
 }
 
+/*
+ * No wait for the worker: what it still runs is cancelled (the rings are
+ * being reset, so there is no one to answer), and comes back through the
+ * done list to be freed.
+ */
 static void fph_reset(VirtIODevice *vdev)
 {
     VirtIOFph *dev = VIRTIO_FPH(vdev);
     FphRequest *req;
 
-    fph_worker_drain_timeout(dev->worker, FPH_DRAIN_WAIT_MS);
+    /* The driver asked to reclaim is gone. */
+    fph_reclaim_cancel(dev);
     /* The rings are being reset: drop the answers, unmap the buffers. */
     fph_cancel_in_flight(dev, false);
     while ((req = fph_worker_take_done(dev->worker))) {
@@ -345,12 +462,15 @@ void fph_device_get_reclaim_stats(VirtIOFph *dev, FphReclaimStats *stats)
 static void fph_vm_state_change(void *opaque, bool running, RunState state)
 {
     VirtIOFph *dev = opaque;
+    FphScope scope;
 
     if (running) {
         qemu_bh_schedule(dev->kick_bh);
-    } else {
-        fph_flush(dev);
+        return;
     }
+    fph_scope_enter(dev, &scope);
+    fph_flush(dev);
+    fph_scope_leave(&scope);
 }
 
 static void fph_realize(DeviceState *qdev, Error **errp)
@@ -408,6 +528,8 @@ static void fph_unrealize(DeviceState *qdev)
     VirtIOFph *dev = VIRTIO_FPH(qdev);
     Object *owner;
 
+    /* Possibly from inside one of the device's own entries: FphScope. */
+    dev->unrealized = true;
     migrate_del_blocker(&dev->unplug_blocker);
 
     qemu_del_vm_change_state_handler(dev->vmstate);
@@ -419,7 +541,7 @@ static void fph_unrealize(DeviceState *qdev)
     ram_filter_cancel(dev->filter);
     fph_reset(vdev);
     fph_worker_drain(dev->worker);
-    fph_complete_done(dev);
+    fph_reset(vdev);            /* frees what came back meanwhile */
     fph_worker_free(dev->worker);
     ram_filter_unregister(dev->filter);
     fph_reclaim_cleanup(dev);
@@ -456,14 +578,6 @@ static int fph_reclaim_pre_save(void *opaque)
     return 0;
 }
 
-static int fph_reclaim_post_load(void *opaque, int version_id)
-{
-    VirtIOFph *dev = opaque;
-
-    fph_core_reclaim_set_seq(dev->core, dev->reclaim_seq);
-    return 0;
-}
-
 static bool fph_reclaim_seq_needed(void *opaque)
 {
     VirtIOFph *dev = opaque;
@@ -481,12 +595,32 @@ static const VMStateDescription vmstate_virtio_fph_reclaim = {
     .minimum_version_id = 1,
     .needed = fph_reclaim_seq_needed,
     .pre_save = fph_reclaim_pre_save,
-    .post_load = fph_reclaim_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(reclaim_seq, VirtIOFph),
         VMSTATE_END_OF_LIST()
     },
 };
+
+/* Without the subsection, the number is 0. */
+static int fph_device_pre_load(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    dev->reclaim_seq = 0;
+    return 0;
+}
+
+/*
+ * Also a snapshot loaded while this QEMU waits for a reclaim (loadvm does
+ * not check for a migration): fph-reclaim.c.
+ */
+static int fph_device_post_load(void *opaque, int version_id)
+{
+    VirtIOFph *dev = opaque;
+
+    fph_reclaim_state_loaded(dev, dev->reclaim_seq);
+    return 0;
+}
 
 /*
  * Device-specific state, saved within the virtio device state.  The guest
@@ -497,6 +631,8 @@ static const VMStateDescription vmstate_virtio_fph_device = {
     .name = "virtio-fph-device",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_load = fph_device_pre_load,
+    .post_load = fph_device_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_EQUAL(max_ranges, VirtIOFph,
                              "use the same free-page-hint max-ranges on "

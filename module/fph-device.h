@@ -32,6 +32,7 @@ typedef struct VirtIOFph {
     uint32_t max_ranges;        /* property "max-ranges" */
     FphRequest *in_flight;      /* the request with the worker, if any */
     bool migrating;             /* an outgoing migration opened an epoch */
+    bool unrealized;            /* gone, maybe under a caller: FphScope */
     QEMUTimer *reclaim_timer;   /* fph-reclaim.c: the wait's bound */
     bool reclaim_hold;          /* atomic: the migration waits for it */
     uint32_t reclaim_seq;       /* migrated: the core's, see pre_save */

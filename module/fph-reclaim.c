@@ -143,13 +143,20 @@ void fph_reclaim_migration_start(VirtIOFph *dev)
     }
 }
 
-void fph_reclaim_migration_end(VirtIOFph *dev)
+void fph_reclaim_cancel(VirtIOFph *dev)
 {
     if (fph_core_reclaim_pending(dev->core)) {
         fph_core_reclaim_end(dev->core, FPH_RECLAIM_CANCELLED,
                              fph_reclaim_now_ms());
         fph_reclaim_stop_waiting(dev);
     }
+}
+
+void fph_reclaim_state_loaded(VirtIOFph *dev, uint32_t seq)
+{
+    /* The driver that was asked is gone with the state it had. */
+    fph_reclaim_cancel(dev);
+    fph_core_reclaim_set_seq(dev->core, seq);
 }
 
 void fph_reclaim_config_written(VirtIOFph *dev, const uint8_t *config)

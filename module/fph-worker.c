@@ -120,6 +120,12 @@ bool fph_worker_drain_timeout(FphWorker *w, unsigned ms)
     return true;
 }
 
+bool fph_worker_busy(FphWorker *w)
+{
+    QEMU_LOCK_GUARD(&w->lock);
+    return w->in_flight;
+}
+
 void fph_worker_free(FphWorker *w)
 {
     WITH_QEMU_LOCK_GUARD(&w->lock) {

@@ -36,5 +36,7 @@ FphRequest *fph_worker_take_done(FphWorker *w);
 void fph_worker_drain(FphWorker *w);
 /* The same for at most @ms milliseconds; true if it has. */
 bool fph_worker_drain_timeout(FphWorker *w, unsigned ms);
+/* A submitted request has not completed yet. */
+bool fph_worker_busy(FphWorker *w);
 
 #endif

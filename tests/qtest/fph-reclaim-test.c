@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "libqos/virtio-fph.h"
 
 #define MiB (1ULL << 20)
@@ -221,6 +222,124 @@ static void test_no_helper(void)
     teardown(&f);
 }
 
+/*
+ * Run a snapshot job (@cmd: snapshot-save or snapshot-load) to its end;
+ * returns its error, if any.
+ */
+static char *snapshot_job(QTestState *qts, const char *cmd)
+{
+    gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    char *error = NULL;
+
+    qtest_qmp_assert_success(qts, "{'execute': %s, 'arguments': "
+                             "{'job-id': 'snap', 'tag': 't', 'vmstate': 'd0', "
+                             "'devices': ['d0']}}", cmd);
+    for (;;) {
+        g_autoptr(QDict) resp = qtest_qmp(qts, "{'execute': 'query-jobs'}");
+        QList *jobs = qdict_get_qlist(resp, "return");
+        QDict *job = qobject_to(QDict, qlist_peek(jobs));
+
+        g_assert_nonnull(job);
+        if (!strcmp(qdict_get_str(job, "status"), "concluded")) {
+            error = g_strdup(qdict_get_try_str(job, "error"));
+            break;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(20 * 1000);
+    }
+    qtest_qmp_assert_success(qts, "{'execute': 'job-dismiss', "
+                             "'arguments': {'id': 'snap'}}");
+    return error;
+}
+
+static void run_snapshot_job(QTestState *qts, const char *cmd)
+{
+    g_autofree char *error = snapshot_job(qts, cmd);
+
+    if (error) {
+        g_error("%s: %s", cmd, error);
+    }
+}
+
+/*
+ * Snapshots and the request numbering: a snapshot carries the number of
+ * the last request, and loading it goes on from there.  Were a request
+ * still pending at a load, it would end CANCELLED
+ * (fph_reclaim_state_loaded(): the core asserts that nothing is pending
+ * when the number is set); QEMU 10.0 refuses snapshot-load while a
+ * migration runs (the migration's yank instance), after resetting the
+ * devices, and then aborts at exit (bdrv_close_all), so that is not
+ * tried here.
+ */
+static void test_snapshot_numbering(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("fph-reclaim-XXXXXX", NULL);
+    g_autofree char *img = g_build_filename(dir, "snap.qcow2", NULL);
+    g_autofree char *mkimg = g_strdup_printf("qemu-img create -q -f qcow2 "
+                                             "%s 16M", img);
+    g_autofree char *opts = g_strdup_printf(
+        ",reclaim=64M,reclaim-timeout=60000 "
+        "-blockdev driver=qcow2,node-name=d0,file.driver=file,"
+        "file.filename=%s", img);
+    int status;
+    Fixture f;
+    uint32_t seq;
+
+    g_assert_true(g_spawn_command_line_sync(mkimg, NULL, NULL, &status,
+                                            NULL));
+    g_assert_cmpint(status, ==, 0);
+    setup(&f, opts, F_RECLAIM);
+
+    /* Asked and answered, then cancelled: the snapshot has seq. */
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    seq = qvirtio_fph_config_readl(&f.d, CFG(reclaim_seq));
+    report(&f, seq, VIRTIO_FPH_RECLAIM_S_OK, 8);
+    wait_status(f.qts, "active", 2000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'migrate_cancel'}");
+    wait_status(f.qts, "cancelled", 5000);
+    run_snapshot_job(f.qts, "snapshot-save");
+
+    /* Asked again and answered. */
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    g_assert_cmpuint(qvirtio_fph_config_readl(&f.d, CFG(reclaim_seq)), ==,
+                     seq + 1);
+    report(&f, seq + 1, VIRTIO_FPH_RECLAIM_S_OK, 8);
+    wait_status(f.qts, "active", 2000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'migrate_cancel'}");
+    wait_status(f.qts, "cancelled", 5000);
+
+    /* Loaded: the number is the snapshot's again. */
+    run_snapshot_job(f.qts, "snapshot-load");
+    g_assert_cmpuint(qvirtio_fph_config_readl(&f.d, CFG(reclaim_seq)), ==,
+                     seq);
+    teardown(&f);
+    unlink(img);
+    rmdir(dir);
+}
+
+/*
+ * A system reset while the migration waits: the driver asked is gone, so
+ * the request ends CANCELLED and the migration goes on at once (before:
+ * after reclaim-timeout).
+ */
+static void test_reset_ends_wait(void)
+{
+    Fixture f;
+    g_autoptr(QDict) r = NULL;
+
+    setup(&f, ",reclaim=64M,reclaim-timeout=60000", F_RECLAIM);
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'system_reset'}");
+    /* QEMU polls the wait every 250 ms. */
+    wait_status(f.qts, "active", 2000);
+    r = reclaim_stats(f.qts);
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "cancelled");
+    teardown(&f);
+}
+
 /* reclaim-timeout's range; reclaim can be changed on a running VM. */
 static void test_properties(void)
 {
@@ -254,5 +373,8 @@ int main(int argc, char **argv)
     qtest_add_func("/fph/reclaim/no-driver-feature", test_no_driver_feature);
     qtest_add_func("/fph/reclaim/no-helper", test_no_helper);
     qtest_add_func("/fph/reclaim/properties", test_properties);
+    qtest_add_func("/fph/reclaim/reset-ends-wait", test_reset_ends_wait);
+    qtest_add_func("/fph/reclaim/snapshot-numbering",
+                   test_snapshot_numbering);
     return g_test_run();
 }

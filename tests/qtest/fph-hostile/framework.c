@@ -6,6 +6,7 @@
 
 #include "qemu/osdep.h"
 #include <glib/gstdio.h>
+#include <signal.h>
 #include "framework.h"
 
 /*
@@ -338,6 +339,20 @@ void fph_set_bandwidth(QTestState *qts, uint64_t bytes_per_s)
     qtest_qmp_assert_success(qts, "{'execute': 'migrate-set-parameters',"
                              " 'arguments': {'max-bandwidth': %" PRIu64 "}}",
                              bytes_per_s);
+}
+
+void fph_stall_destination(FphHostile *h)
+{
+    g_assert_cmpint(kill(qtest_pid(h->dst), SIGSTOP), ==, 0);
+    fph_set_bandwidth(h->src, 10ULL * 1024 * MiB);
+    /* Until the socket's buffer is full. */
+    g_usleep(500 * 1000);
+}
+
+void fph_resume_destination(FphHostile *h)
+{
+    fph_set_bandwidth(h->src, SLOW_BANDWIDTH);
+    g_assert_cmpint(kill(qtest_pid(h->dst), SIGCONT), ==, 0);
 }
 
 void fph_complete_migration(FphHostile *h)

@@ -131,6 +131,7 @@ void fph_hostile_add_ring_tests(void);
 void fph_hostile_add_reset_tests(void);
 void fph_hostile_add_migration_tests(void);
 void fph_hostile_add_latency_tests(void);
+void fph_hostile_add_reentry_tests(void);
 
 /* What a case expects back. */
 typedef struct FphWant {
@@ -191,6 +192,14 @@ void fph_assert_epoch_held(FphHostile *h, const char *what);
 const char *fph_migrate_status(QTestState *qts, char **buf);
 void fph_wait_migration(QTestState *qts, const char *want, int timeout_s);
 void fph_set_bandwidth(QTestState *qts, uint64_t bytes_per_s);
+/*
+ * Stall the source's migration thread: the destination stops reading, so
+ * the thread blocks in a write with the migration bitmap's lock held, and
+ * the worker's next arm or skip waits for it.  Resume: read again, at the
+ * slow bandwidth.
+ */
+void fph_stall_destination(FphHostile *h);
+void fph_resume_destination(FphHostile *h);
 /* Lift the bandwidth limit and wait until both sides have completed. */
 void fph_complete_migration(FphHostile *h);
 

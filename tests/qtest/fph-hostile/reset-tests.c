@@ -175,6 +175,60 @@ static void test_reset_releases_mappings(FphHostile *h, const void *data)
 }
 
 /*
+ * Resets during a stall, with the worker waiting for the stalled
+ * migration thread: each costs the main loop no wait for the worker
+ * (before: 20 ms of the BQL each), and the worker keeps at most the one
+ * plan it runs, cancelled (before: one more per reset); the request
+ * queued meanwhile is taken once that plan is back.
+ */
+#define STALL_RESETS 8
+static void test_reset_during_stall(FphHostile *h, const void *data)
+{
+    QFphChain c;
+    QFphStats s, d;
+    gint64 worst = 0;
+    unsigned k;
+
+    fph_stall_destination(h);
+    for (k = 0; k < STALL_RESETS; k++) {
+        gint64 t;
+
+        qfph_chain_init(&c, qfph_req1(CAND, h->epoch, fph_fresh_page(h), PAGE),
+                        16);
+        qvirtio_fph_run_chains(&h->d, &c, 1, false);
+        g_assert_false(qvirtio_fph_wait_used_idx(&h->d, h->d.avail_idx,
+                                                 100 * 1000));
+        t = g_get_monotonic_time();
+        qvirtio_fph_reset(&h->d);
+        worst = MAX(worst, g_get_monotonic_time() - t);
+        qfph_chain_clear(&c);
+        qvirtio_fph_reinit(&h->d);
+    }
+    qfph_read_stats(h->src, &s, NULL);
+    g_test_message("%u resets during a stall: %" PRIu64 " requests taken, "
+                   "the slowest reset %" PRId64 " us", STALL_RESETS,
+                   s.requests - h->expect.requests, worst);
+    g_assert_cmpuint(s.requests - h->expect.requests, ==, 1);
+    g_assert_cmpint(worst, <, 20 * 1000);
+
+    /* Queued during the stall, taken after it. */
+    qfph_chain_init(&c, qfph_req1(CAND, h->epoch, fph_fresh_page(h), PAGE),
+                    16);
+    qvirtio_fph_run_chains(&h->d, &c, 1, false);
+    qfph_read_stats(h->src, &h->expect, NULL);
+    fph_resume_destination(h);
+    g_assert_true(qvirtio_fph_wait_used_idx(&h->d, h->d.avail_idx,
+                                            QVIRTIO_FPH_TIMEOUT_US));
+    h->d.used_idx++;
+    g_assert_cmpuint(qtest_readw(h->src, c.seg[1].addr), ==, VIRTIO_FPH_S_OK);
+    qfph_chain_clear(&c);
+    d = fph_d_batch(CAND, 1);
+    d.armed = 1;
+    qfph_stats_add(&h->expect, &d, 1);
+    fph_assert_epoch_held(h, "resets during a stall");
+}
+
+/*
  * The VM stops and resumes with requests queued and in flight: the device
  * answers what is in flight before the VM stops, takes nothing while it
  * is stopped, and the rest after it resumes (still in the same epoch:
@@ -264,6 +318,7 @@ void fph_hostile_add_reset_tests(void)
 
     fph_hostile_add("reset", test_reset);
     fph_hostile_add("reset-releases-mappings", test_reset_releases_mappings);
+    fph_hostile_add("reset-during-stall", test_reset_during_stall);
     fph_hostile_add("vm-stop", test_vm_stop);
     fph_hostile_add_args("eject-in-flight", test_eject_in_flight, &eject);
 }

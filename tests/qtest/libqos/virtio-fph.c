@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ring.h"
+#include "standard-headers/linux/pci_regs.h"
 #include "virtio-fph.h"
 
 #define XFER_CHUNK (64 * 1024)
@@ -83,6 +84,41 @@ void qvirtio_fph_kick(QVirtioFph *d)
 uint8_t qvirtio_fph_status(QVirtioFph *d)
 {
     return d->dev->vdev.bus->get_status(&d->dev->vdev);
+}
+
+void qvirtio_fph_aim_msix(QVirtioFph *d, bool config, uint64_t addr,
+                          uint32_t data)
+{
+    QPCIDevice *pdev = d->dev->pdev;
+    uint16_t entry = config ? 1 : 0;
+    uint64_t off;
+    uint32_t ctrl;
+
+    if (!pdev->msix_enabled) {
+        qpci_msix_enable(pdev);
+    }
+    off = pdev->msix_table_off + entry * PCI_MSIX_ENTRY_SIZE;
+    qpci_io_writel(pdev, pdev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_LOWER_ADDR, addr & 0xffffffffU);
+    qpci_io_writel(pdev, pdev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_UPPER_ADDR, addr >> 32);
+    qpci_io_writel(pdev, pdev->msix_table_bar, off + PCI_MSIX_ENTRY_DATA,
+                   data);
+    ctrl = qpci_io_readl(pdev, pdev->msix_table_bar,
+                         off + PCI_MSIX_ENTRY_VECTOR_CTRL);
+    qpci_io_writel(pdev, pdev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_VECTOR_CTRL,
+                   ctrl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    if (config) {
+        d->dev->msix_ops->set_config_vector(d->dev, entry);
+    } else {
+        d->dev->msix_ops->set_queue_vector(d->dev, 0, entry);
+    }
+}
+
+uint64_t qvirtio_fph_common_cfg_addr(QVirtioFph *d, uint32_t offset)
+{
+    return d->dev->bar.addr + d->dev->common_cfg_offset + offset;
 }
 
 bool qvirtio_fph_wait_status(QVirtioFph *d, uint8_t mask, uint8_t want,

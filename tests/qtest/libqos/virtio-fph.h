@@ -51,6 +51,15 @@ void qvirtio_fph_reinit(QVirtioFph *d);
 void qvirtio_fph_reset(QVirtioFph *d);
 void qvirtio_fph_kick(QVirtioFph *d);
 uint8_t qvirtio_fph_status(QVirtioFph *d);
+/*
+ * Enable MSI-X and aim the hintq's vector (or, if @config, the config
+ * vector) at @addr with @data: a hostile driver's way to make the device
+ * write where it likes when it notifies.
+ */
+void qvirtio_fph_aim_msix(QVirtioFph *d, bool config, uint64_t addr,
+                          uint32_t data);
+/* The guest-physical address of a register of the common configuration. */
+uint64_t qvirtio_fph_common_cfg_addr(QVirtioFph *d, uint32_t offset);
 /* Wait until the status, masked by @mask, is @want; false on timeout. */
 bool qvirtio_fph_wait_status(QVirtioFph *d, uint8_t mask, uint8_t want,
                              gint64 timeout_us);
