@@ -478,6 +478,7 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
     Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+    bool ambiguous = false;
 
     if (!owner) {
         error_setg(errp, "virtio-fph needs -object %s,id=<id>",
@@ -489,7 +490,12 @@ static void fph_realize(DeviceState *qdev, Error **errp)
                    "%u, got %" PRIu32, FPH_MAX_RANGES_LIMIT, dev->max_ranges);
         return;
     }
-    if (!object_property_set_link(owner, "device", OBJECT(dev), errp)) {
+    /* Itself and another: the object serves one. */
+    object_resolve_path_type("", TYPE_VIRTIO_FPH, &ambiguous);
+    if (ambiguous) {
+        error_setg(errp, "only one virtio-fph device is supported; with an "
+                   "explicit -device virtio-fph-pci, create the object with "
+                   "plug=off");
         return;
     }
     dev->core = fph_core_new(dev->max_ranges);
@@ -526,7 +532,6 @@ static void fph_unrealize(DeviceState *qdev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
-    Object *owner;
 
     /* Possibly from inside one of the device's own entries: FphScope. */
     dev->unrealized = true;
@@ -550,12 +555,6 @@ static void fph_unrealize(DeviceState *qdev)
     virtio_delete_queue(dev->vq);
     virtio_cleanup(vdev);
     fph_core_free(dev->core);
-    /* Found again, not remembered: the link is all the object holds. */
-    owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
-    if (owner &&
-        object_property_get_link(owner, "device", NULL) == OBJECT(dev)) {
-        object_property_set_link(owner, "device", NULL, &error_abort);
-    }
 }
 
 static const VMStateDescription vmstate_virtio_fph = {

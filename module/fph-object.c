@@ -33,8 +33,9 @@
 #include "fph-types.h"
 
 /*
- * There is at most one; the device finds it by type and links itself in
- * as "device" (so the object needs nothing of the device but its type).
+ * There is at most one; the device finds it by type, and it finds the
+ * device by type too ("device", read-only: the guest's device is not the
+ * user's to swap with qom-set).
  */
 struct FreePageHint {
     Object parent_obj;
@@ -47,19 +48,26 @@ struct FreePageHint {
     char *bus;                  /* where it is to plug it */
     char *addr;
     char *dev_id;               /* the device it plugged, if it did */
-    Object *dev;                /* link<virtio-fph-device> "device" */
 };
 
 OBJECT_DECLARE_SIMPLE_TYPE(FreePageHint, FREE_PAGE_HINT)
 
-static void fph_check_device(const Object *obj, const char *name,
-                             Object *val, Error **errp)
+/* The virtio-fph device, realized (there is at most one), or NULL. */
+static Object *fph_device(FreePageHint *fph)
 {
-    if (val && FREE_PAGE_HINT(obj)->dev) {
-        error_setg(errp, "only one virtio-fph device is supported; with an "
-                   "explicit -device virtio-fph-pci, create the object with "
-                   "plug=off");
-    }
+    Object *dev = object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL);
+
+    return dev && DEVICE(dev)->realized ? dev : NULL;
+}
+
+static void fph_get_device(Object *obj, Visitor *v, const char *name,
+                           void *opaque, Error **errp)
+{
+    Object *dev = fph_device(FREE_PAGE_HINT(obj));
+    g_autofree char *path = dev ? object_get_canonical_path(dev) :
+                                  g_strdup("");
+
+    visit_type_str(v, name, &path, errp);
 }
 
 static void fph_get_max_ranges(Object *obj, Visitor *v, const char *name,
@@ -130,8 +138,9 @@ static void fph_set_plug(Object *obj, bool value, Error **errp)
 /* The PCI proxy of its device, if it has one. */
 static PCIDevice *fph_pci_device(FreePageHint *fph)
 {
-    return fph->dev ?
-        PCI_DEVICE(qdev_get_parent_bus(DEVICE(fph->dev))->parent) : NULL;
+    Object *dev = fph_device(fph);
+
+    return dev ? PCI_DEVICE(qdev_get_parent_bus(DEVICE(dev))->parent) : NULL;
 }
 
 /* Where its device is (what a destination needs), else where it is to go. */
@@ -351,7 +360,7 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
         }
         return true;
     }
-    if (!fph->dev) {
+    if (!fph_device(fph)) {
         return true;
     }
     if (migration_is_running()) {
@@ -371,12 +380,12 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
                                 "device '%s': ", fph->dev_id);
         return false;
     }
-    if (fph->dev) {             /* the guest has yet to eject it */
+    if (fph_device(fph)) {      /* the guest has yet to eject it */
         g_autofree char *reason = g_strdup_printf(
             "free-page-hint: device '%s' is being unplugged (object-del); "
             "migrate once DEVICE_DELETED says it is gone", fph->dev_id);
 
-        fph_device_block_migration(VIRTIO_FPH(fph->dev), reason);
+        fph_device_block_migration(VIRTIO_FPH(fph_device(fph)), reason);
     }
     return true;
 }
@@ -413,11 +422,10 @@ static void fph_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "reclaim-timeout",
         "how long a migration waits for the guest's reclaim, in ms "
         "(1-60000, default 10000)");
-    object_class_property_add_link(oc, "device", TYPE_VIRTIO_FPH,
-                                   offsetof(FreePageHint, dev),
-                                   fph_check_device, 0);
+    object_class_property_add(oc, "device", "link<" TYPE_VIRTIO_FPH ">",
+                              fph_get_device, NULL, NULL, NULL);
     object_class_property_set_description(oc, "device",
-        "the virtio-fph device (it links itself in when realized)");
+        "the virtio-fph device, once realized (read-only)");
     object_class_property_add(oc, "stats", "FphStatsInfo",
                               fph_get_stats, NULL, NULL, NULL);
     object_class_property_set_description(oc, "stats",

@@ -145,16 +145,32 @@ static void test_stats_qom_property(void)
     qtest_quit(qts);
 }
 
+/*
+ * An explicit device is found by the object; its "device" property names
+ * it and is read-only (before, qom-set could point the object at another
+ * device or at none).
+ */
 static void test_explicit_device(void)
 {
     QTestState *qts = qtest_init(MACHINE
                                  "-object free-page-hint,id=f,plug=off,"
                                  "max-ranges=64 "
-                                 "-device virtio-fph-pci,addr=06.0");
+                                 "-device virtio-fph-pci,id=mine,addr=06.0");
     g_autoptr(QDict) resp = query_stats(qts);
+    g_autoptr(QDict) link = NULL;
+    g_autoptr(QDict) set = NULL;
 
     g_assert_true(qdict_get_bool(qdict_get_qdict(resp, "return"),
                                  "device-present"));
+    link = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                     "{'path': '/objects/f', 'property': 'device'}}");
+    g_assert_cmpstr(qdict_get_str(link, "return"), ==,
+                    "/machine/peripheral/mine/virtio-backend");
+    set = qtest_qmp(qts, "{'execute': 'qom-set', 'arguments': "
+                    "{'path': '/objects/f', 'property': 'device', "
+                    "'value': ''}}");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(set, "error"),
+                                          "desc"), "not writable"));
     qtest_quit(qts);
 }
 
