@@ -38,11 +38,21 @@ image: build guest
 
 # The Debian packages (debian/, scripts/build-deb.sh), in $(BUILD)/deb:
 # fph-qemu (the emulator and the module under /opt/fph), fph-guest-dkms and
-# fph-guest-tools (the page-cache reclaim helper).
-# tests/package installs them in a throwaway chroot and migrates with them.
-.PHONY: deb
-deb: build
-	scripts/build-deb.sh $(BUILD)
+# fph-guest-tools (the page-cache reclaim helper), for this machine's
+# release.  SUITE=trixie (another release scripts/release.sh supports):
+# built in a chroot of that release, in $(BUILD)/deb-trixie.
+# tests/package installs them in a throwaway chroot and migrates with them;
+# make check builds the other releases' too (deb-releases: Debian 13's on
+# Debian 12, FPH_PACKAGE_SUITES of scripts/release.sh).
+HOST_RELEASE := $(shell sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
+SUITE ?=
+.PHONY: deb deb-releases
+deb: $(if $(filter-out $(HOST_RELEASE),$(SUITE)),,build)
+	SUITE=$(SUITE) scripts/build-deb.sh $(BUILD)
+
+deb-releases:
+	set -e; eval "$$(scripts/release.sh)"; \
+	for s in $$FPH_PACKAGE_SUITES; do $(MAKE) deb SUITE=$$s; done
 
 # The Debian 13 guest: systemd, postgresql, the driver installed in the
 # image from the fph-guest-dkms package (scripts/build-debian-image.sh), cached in /var/cache/fph;
@@ -57,10 +67,11 @@ image-debian: deb
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-debian-image.sh $(BUILD)/debian13
 
-check: image image-debian
+check: image image-debian deb-releases
 	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
 	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; exit $$rc
 	scripts/lint.sh $(BUILD)
+	$(MAKE) check-asan-reentry
 	$(MAKE) fuzz-smoke
 	$(MAKE) bench-smoke
 
@@ -139,9 +150,7 @@ fuzz:
 # the tests that can run there: core unit tests and the qtests.  Not part
 # of `make check` (the instrumented build alone takes minutes).
 ASAN_BUILD ?= build-asan
-.PHONY: check-asan
-check-asan: $(BUILD)/qemu.env
-	. $(BUILD)/qemu.env && \
+ASAN_SETUP = . $(BUILD)/qemu.env && \
 	if [ -f $(ASAN_BUILD)/build.ninja ]; then \
 	  meson configure $(ASAN_BUILD) -Dqemu_src=$$QEMU_SRC \
 	    -Dqemu_build=$$QEMU_BUILD -Db_sanitize=address,undefined; \
@@ -149,10 +158,23 @@ check-asan: $(BUILD)/qemu.env
 	  meson setup $(ASAN_BUILD) -Dqemu_src=$$QEMU_SRC \
 	    -Dqemu_build=$$QEMU_BUILD -Db_sanitize=address,undefined; \
 	fi >/dev/null
+.PHONY: check-asan check-asan-reentry
+check-asan: $(BUILD)/qemu.env
+	$(ASAN_SETUP)
 	ninja -C $(ASAN_BUILD) tests/unit/core-unit module/qemu-modules.stamp \
 	  tests/qtest/fph-qtest tests/qtest/fph-hostile-qtest
 	meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs \
 	  core-unit fph-qtest fph-hostile-qtest
+
+# Part of `make check` (~3 min cold): the hostile cases where the device
+# resets or unplugs itself from inside its own code, with the module under
+# ASan (tests/qtest/meson.build, fph-reentry-qtest).
+check-asan-reentry: $(BUILD)/qemu.env
+	$(ASAN_SETUP)
+	ninja -C $(ASAN_BUILD) module/qemu-modules.stamp \
+	  tests/qtest/fph-hostile-qtest
+	meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs \
+	  fph-reentry-qtest
 
 # The guest driver on every Debian kernel series x flavour with headers in
 # the archive (scripts/kernel-packages.py list: 6.1, 6.12, 7.2, 7.3 x
@@ -171,12 +193,13 @@ check-kernels-all: deb
 	  $$kernels; rc=$$?; \
 	scripts/kernels-report.py $(KERNELS_ALL_OUT) docs/kernels.md || rc=1; exit $$rc
 
-# `make check` in a clean clone of HEAD inside a new bookworm chroot
-# (mmdebstrap): the fresh-machine path, without touching this machine's
-# packages.  ~50 min; not part of `make check`.
+# `make check` in a clean clone of HEAD inside a new chroot of SUITE
+# (mmdebstrap; default this machine's release, SUITE=trixie for Debian 13):
+# the fresh-machine path, without touching this machine's packages.
+# ~50 min; not part of `make check`.
 .PHONY: check-fresh
 check-fresh:
-	scripts/check-fresh.sh $(FRESH_DIR)
+	SUITE=$(or $(SUITE),$(HOST_RELEASE)) scripts/check-fresh.sh $(FRESH_DIR)
 
 install: build
 	scripts/install.sh $(BUILD) $(PREFIX)
