@@ -2,6 +2,7 @@
 #include "core.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstddef>
 #include <new>
@@ -36,6 +37,7 @@ Core::Core(std::uint32_t max_ranges, const WorkBudget& budget) noexcept
 void Core::set_ram(std::span<const FphRamRange> ranges)
 {
     ram_.clear();
+    ++generation_;
     IntervalSet ram;
     for (const FphRamRange& in : ranges) {
         const Range r{in.addr, in.len};
@@ -55,6 +57,7 @@ void Core::set_ram(std::span<const FphRamRange> ranges)
 std::uint32_t Core::epoch_begin(std::uint64_t token) noexcept
 {
     armed_.clear();
+    ++generation_;
     epoch_pieces_ = 0;
     const std::uint32_t e = epoch_.begin(token);
     ++stats_.epochs_seen;
@@ -64,16 +67,64 @@ std::uint32_t Core::epoch_begin(std::uint64_t token) noexcept
 void Core::epoch_end() noexcept
 {
     armed_.clear();
+    ++generation_;
     epoch_.end();
 }
 
-Plan Core::reject_whole(FphReject why) noexcept
+// Refused whole.  A well-framed request (@req) is counted as a batch of
+// its ranges too.
+Planning Core::refuse(FphReject why, const RequestView* req) noexcept
 {
-    ++stats_.rejected[why];
+    Planning p = req ? Planning(*req) : Planning();
+    p.refused_ = why;
     // Over budget: nothing more this epoch, which is what STALE tells the
     // driver (it waits for the next epoch).
     const bool epoch_done = why == FPH_REJECT_STALE_EPOCH || why == FPH_REJECT_OVER_BUDGET;
-    return Plan::rejected(epoch_done ? VIRTIO_FPH_S_STALE : VIRTIO_FPH_S_INVALID);
+    p.plan_ = Plan::rejected(epoch_done ? VIRTIO_FPH_S_STALE : VIRTIO_FPH_S_INVALID);
+    return p;
+}
+
+Planning Core::begin(std::span<const std::uint8_t> bytes)
+{
+    const ParseResult parsed = parse_request(bytes, max_ranges_);
+    if (!parsed.request) {
+        return refuse(parsed.reject, nullptr);
+    }
+    const RequestView& req = *parsed.request;
+    if (!epoch_.accepts(req.epoch())) {
+        return refuse(FPH_REJECT_STALE_EPOCH, &req);
+    }
+    const std::uint64_t epoch_left = budget_.pieces_per_epoch - epoch_pieces_;
+    const std::size_t armed_room =
+        budget_.armed_intervals - std::min(budget_.armed_intervals, armed_.size());
+    if (epoch_left == 0 || (req.type() == RequestType::Candidates && armed_room == 0)) {
+        return refuse(FPH_REJECT_OVER_BUDGET, &req);
+    }
+    Planning p(req);
+    p.generation_ = generation_;
+    p.planner_.emplace(
+        req, PieceAllowance(std::min(epoch_left, budget_.pieces_per_request), armed_room));
+    return p;
+}
+
+void Core::make_stale(Planning& p) noexcept
+{
+    p.planner_.reset();
+    p.refused_ = FPH_REJECT_STALE_EPOCH;
+    p.plan_ = Plan::rejected(VIRTIO_FPH_S_STALE);
+}
+
+bool Core::step(Planning& p, SliceBudget& budget)
+{
+    if (p.planner_ && !current(p)) {
+        // What it was being planned against is gone: refused as if it
+        // had come after the change.
+        make_stale(p);
+    }
+    if (p.planner_) {
+        p.planner_->run(ram_, armed_, budget);
+    }
+    return p.done();
 }
 
 void Core::account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType type) noexcept
@@ -89,39 +140,48 @@ void Core::account_plan(const Plan& plan, std::uint32_t nr_ranges, RequestType t
     }
 }
 
+Plan Core::finish(Planning&& p) noexcept
+{
+    if (p.planner_ && !current(p)) {
+        make_stale(p);
+    }
+    assert(p.done());
+    Plan plan;
+    if (p.planner_) {
+        plan = p.planner_->take();
+        epoch_pieces_ += plan.work.size();
+        plan.epoch = epoch_.number();
+        plan.token = epoch_.token();
+    } else {
+        plan = std::move(p.plan_);
+    }
+    ++stats_.requests;
+    if (p.refused_) {
+        ++stats_.rejected[*p.refused_];
+    }
+    if (p.framed_) {
+        account_plan(plan, p.nr_ranges_, p.type_);
+    }
+    return plan;
+}
+
+void Core::drop(Planning&& p, Drop how) noexcept
+{
+    if (how == Drop::Requeued) {
+        return;
+    }
+    ++stats_.requests;
+    if (p.framed_) {
+        account_plan(Plan{}, p.nr_ranges_, p.type_);
+    }
+}
+
 Plan Core::parse(std::span<const std::uint8_t> bytes)
 {
-    ++stats_.requests;
-    const ParseResult parsed = parse_request(bytes, max_ranges_);
-    if (!parsed.request) {
-        return reject_whole(parsed.reject);
-    }
-    const RequestView& req = *parsed.request;
-    if (!epoch_.accepts(req.epoch())) {
-        // Well-formed, so its ranges and batch are counted, then refused.
-        Plan plan = reject_whole(FPH_REJECT_STALE_EPOCH);
-        account_plan(plan, req.nr_ranges(), req.type());
-        return plan;
-    }
-    const std::uint64_t epoch_left = budget_.pieces_per_epoch - epoch_pieces_;
-    const std::size_t armed_room =
-        budget_.armed_intervals - std::min(budget_.armed_intervals, armed_.size());
-    if (epoch_left == 0 || (req.type() == RequestType::Candidates && armed_room == 0)) {
-        Plan plan = reject_whole(FPH_REJECT_OVER_BUDGET);
-        account_plan(plan, req.nr_ranges(), req.type());
-        return plan;
-    }
-    PieceAllowance allowance(std::min(epoch_left, budget_.pieces_per_request), armed_room);
-    Plan plan = req.type() == RequestType::Candidates
-                    ? plan_candidates(req, ram_, armed_, allowance)
-                    : plan_confirm(req, ram_, armed_, allowance);
-    epoch_pieces_ += plan.work.size();
-    plan.epoch = epoch_.number();
-    plan.token = epoch_.token();
-    // Accounted only once planning can no longer fail, so an allocation
-    // failure leaves the stats consistent.
-    account_plan(plan, req.nr_ranges(), req.type());
-    return plan;
+    Planning p = begin(bytes);
+    SliceBudget unlimited = SliceBudget::unlimited();
+    step(p, unlimited);
+    return finish(std::move(p));
 }
 
 bool Core::remember_armed(const Range& r) noexcept
@@ -133,6 +193,7 @@ bool Core::remember_armed(const Range& r) noexcept
         note_alloc_failure();
         return false;
     }
+    ++generation_;
     stats_.pages_armed += r.pages();
     return true;
 }

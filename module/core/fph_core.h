@@ -134,6 +134,7 @@ typedef struct FphHookOps {
 
 typedef struct FphCore FphCore;
 typedef struct FphPlan FphPlan;
+typedef struct FphPlanning FphPlanning;
 
 /* max_ranges: per-request limit advertised in config (>= 1). */
 FphCore *fph_core_new(uint32_t max_ranges);
@@ -159,6 +160,35 @@ uint32_t fph_core_max_ranges(const FphCore *core);
  * dropped; CONFIRM ranges are clipped to what was armed this epoch.
  */
 FphPlan *fph_core_parse(FphCore *core, const void *req, size_t len);
+
+/*
+ * The same in slices, for a caller that must not be held for the whole of
+ * a large request (QEMU's main loop: docs/design.rst, "Bounded cost").
+ *
+ * fph_core_plan_begin() takes the request as fph_core_parse() does and
+ * plans nothing yet; it borrows @req, which must stay as it is until the
+ * planning is planned or dropped.  fph_core_plan_step() plans on for at
+ * most *@budget steps (a step: one lookup in the armed set, ~0.5 us with
+ * 2^20 intervals; cheaper work costs a fraction of one; a slice may
+ * overrun by a few) and takes what it used from *@budget.  Once done it returns the plan fph_core_parse() would have
+ * returned, counts the request and frees the planning; until then NULL
+ * (*@budget is then 0).  A request refused whole is done at once, even
+ * with a budget of 0.
+ *
+ * One planning at a time, and no plan completed while it lasts: each
+ * request is planned against the armed set the previous ones left.  If an
+ * epoch begins or ends meanwhile, the request is refused as stale, as if
+ * it had come after (S_STALE, counted as such).
+ */
+FphPlanning *fph_core_plan_begin(FphCore *core, const void *req, size_t len);
+FphPlan *fph_core_plan_step(FphCore *core, FphPlanning *planning,
+                            uint32_t *budget);
+/*
+ * Give a planning up and free it.  @requeued: its request goes back to
+ * the queue, to be taken again (and counted then); else it is dropped
+ * unanswered (a device reset), counted as received, its ranges unjudged.
+ */
+void fph_core_plan_drop(FphCore *core, FphPlanning *planning, bool requeued);
 
 /* Run the plan's backend operations.  Thread-safe w.r.t. the core. */
 void fph_plan_execute(FphPlan *plan, const FphHookOps *ops, void *opaque);

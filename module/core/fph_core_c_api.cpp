@@ -2,6 +2,7 @@
 // The C ABI of fph_core.h.  Owns the handle lifetimes (the only new/delete
 // in the core) and stops every exception here: the caller is C.
 #include <new>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -17,16 +18,31 @@ struct FphPlan {
     fph::Plan plan;
 };
 
+struct FphPlanning {
+    std::optional<fph::Planning> planning;  // none: out of memory
+};
+
 namespace {
 
 // Returned when a plan cannot be allocated, so fph_core_parse never fails.
 // It has no work, so execute/complete only read it; never deleted.
 FphPlan g_oom_plan{fph::Plan::rejected(VIRTIO_FPH_S_INVALID)};
 
+// Returned when a planning cannot be allocated: planned, it is the plan
+// above.  Never deleted, never changed.
+FphPlanning g_oom_planning;
+
 void destroy_plan(FphPlan* plan) noexcept
 {
     if (plan != &g_oom_plan) {
         delete plan;
+    }
+}
+
+void destroy_planning(FphPlanning* planning) noexcept
+{
+    if (planning != &g_oom_planning) {
+        delete planning;
     }
 }
 
@@ -75,15 +91,60 @@ uint32_t fph_core_max_ranges(const FphCore* core)
 
 FphPlan* fph_core_parse(FphCore* core, const void* req, size_t len)
 {
+    FphPlanning* planning = fph_core_plan_begin(core, req, len);
+    FphPlan* plan;
+
+    do {
+        uint32_t budget = UINT32_MAX;
+        plan = fph_core_plan_step(core, planning, &budget);
+    } while (!plan);
+    return plan;
+}
+
+FphPlanning* fph_core_plan_begin(FphCore* core, const void* req, size_t len)
+{
     const std::span<const std::uint8_t> bytes{static_cast<const std::uint8_t*>(req), req ? len : 0};
     try {
-        // Parse before allocating the handle so the request is always counted.
-        fph::Plan plan = core->core.parse(bytes);
-        return new FphPlan{std::move(plan)};
+        return new FphPlanning{core->core.begin(bytes)};
     } catch (const std::bad_alloc&) {
-        core->core.note_alloc_failure();
+        return &g_oom_planning;  // counted when planned or dropped
+    }
+}
+
+FphPlan* fph_core_plan_step(FphCore* core, FphPlanning* planning, uint32_t* budget)
+{
+    if (!planning->planning) {
+        core->core.note_failed_request();
         return &g_oom_plan;
     }
+    try {
+        fph::SliceBudget slice(*budget);
+        const bool done = core->core.step(*planning->planning, slice);
+        *budget = static_cast<uint32_t>(slice.steps_left());
+        if (!done) {
+            return nullptr;
+        }
+        // The handle before the plan, which counts the request.
+        FphPlan* plan = new FphPlan{};
+        plan->plan = core->core.finish(std::move(*planning->planning));
+        destroy_planning(planning);
+        return plan;
+    } catch (const std::bad_alloc&) {
+        core->core.note_failed_request();
+        destroy_planning(planning);
+        return &g_oom_plan;
+    }
+}
+
+void fph_core_plan_drop(FphCore* core, FphPlanning* planning, bool requeued)
+{
+    if (planning->planning) {
+        core->core.drop(std::move(*planning->planning),
+                        requeued ? fph::Drop::Requeued : fph::Drop::Unanswered);
+    } else if (!requeued) {
+        core->core.note_failed_request();
+    }
+    destroy_planning(planning);
 }
 
 void fph_plan_execute(FphPlan* plan, const FphHookOps* ops, void* opaque)

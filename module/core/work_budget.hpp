@@ -4,6 +4,7 @@
 // "Bounded cost"): never more with more guest RAM.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -54,6 +55,48 @@ public:
 private:
     std::uint64_t pieces_;
     std::size_t armed_room_;
+};
+
+// What one slice of planning may still cost (Core::step: a request is
+// planned a slice at a time, so that the main loop never waits for the
+// whole of a large one).  Counted in ticks: a step, the unit callers give,
+// is one lookup in the armed set, the dominant cost (~0.5-1 us at 2^20
+// intervals, mostly cache misses); the other operations' costs are
+// relative to it, measured so that a slice of each of the worst requests
+// takes about as long (a no-work CONFIRM, a CONFIRM of every armed
+// interval, CANDIDATES of pages armed or not, in random order).
+class SliceBudget {
+public:
+    static constexpr std::uint64_t kTicksPerStep = 16;
+    static constexpr std::uint64_t kLookup = kTicksPerStep;  // in the armed set
+    static constexpr std::uint64_t kValidate = 2;            // a range: framing, RAM map
+    static constexpr std::uint64_t kSortShare = 1;           // a range kept: its run's sort
+    static constexpr std::uint64_t kMerge = 1;               // a range merged into groups
+    static constexpr std::uint64_t kPiece = 2;               // a work item planned
+    static constexpr std::uint64_t kGroup = 1;               // a group refused
+
+    explicit constexpr SliceBudget(std::uint64_t steps) noexcept : ticks_(steps * kTicksPerStep) {}
+    static constexpr SliceBudget unlimited() noexcept
+    {
+        return SliceBudget(~std::uint64_t{0} / kTicksPerStep);
+    }
+
+    bool spent() const noexcept { return ticks_ == 0; }
+    // Whole steps left (a started step counts as spent).
+    std::uint64_t steps_left() const noexcept { return ticks_ / kTicksPerStep; }
+    // Ticks charged so far, including what the last operation took beyond
+    // the budget (an operation is never split).
+    std::uint64_t charged() const noexcept { return charged_; }
+
+    void charge(std::uint64_t ticks) noexcept
+    {
+        ticks_ -= std::min(ticks_, ticks);
+        charged_ += ticks;
+    }
+
+private:
+    std::uint64_t ticks_;
+    std::uint64_t charged_ = 0;
 };
 
 }  // namespace fph
