@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # check-fresh.sh [WORKDIR]: prove the fresh-machine path.  `make check` in a
-# clean clone of HEAD inside a new Debian 12 (bookworm) chroot that mmdebstrap
-# builds from the archive: nothing the project installs for itself (kernels
-# and headers, meson from backports, googletest, dkms, libvirt, clang, ...)
-# is there before, no QEMU build is cached, no apt list is newer than the
-# run.  Removing those packages from a developer's machine instead would not
-# be safe; the chroot leaves the host as it was.
+# clean clone of HEAD inside a new chroot of a supported Debian release
+# (SUITE: bookworm, Debian 12, the default; trixie, Debian 13) that
+# mmdebstrap builds from the archive: nothing the project installs for
+# itself (kernels and headers, meson, googletest, dkms, libvirt, clang,
+# ...) is there before, no QEMU build is cached, no apt list is newer than
+# the run.  Removing those packages from a developer's machine instead
+# would not be safe; the chroot leaves the host as it was.
 #
 #   WORKDIR   where the chroot goes (default: a new /var/tmp/fph-fresh.XXXXXX;
 #             needs ~15 GiB); removed at the end unless FPH_FRESH_KEEP=1
+#   SUITE     the release (environment; make check-fresh SUITE=trixie)
 #
 # The chroot runs in its own PID and mount namespaces (unshare), so that its
 # PID 1 is not systemd and tests/libvirt starts libvirtd by itself, as on a
@@ -27,6 +29,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 log() { echo "check-fresh: $*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root (mmdebstrap, chroot, mount)"; exit 2; }
 
+suite=${SUITE:-bookworm}
+"$here/scripts/release.sh" "$suite" >/dev/null || exit 2
 "$here/scripts/apt-install.sh" mmdebstrap
 
 work=${1:-}
@@ -46,17 +50,24 @@ trap cleanup EXIT
 t0=$(date +%s)
 phase() { log "$1: $(( $(date +%s) - t0 ))s"; }
 
-# A Debian 12 as a cloud image has it: the three suites, git and make to get
-# and run the checkout, nothing else of the project's.
-mirror=http://deb.debian.org/debian
-security=http://deb.debian.org/debian-security
+# The release as a cloud image has it: the three suites, git and make to
+# get and run the checkout, nothing else of the project's.  The mirrors
+# and Acquire::Check-Valid-Until are this machine's (a snapshot mirror's
+# Release files are past their Valid-Until, which its apt is told to
+# accept).
+eval "$("$here/scripts/apt-mirrors.sh")"
+mirror=$FPH_MIRROR security=$FPH_SECURITY
+cvu=
+eval "$(apt-config shell cvu Acquire::Check-Valid-Until)"
+aptopts=()
+[ "$cvu" != false ] || aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
 rm -rf "$rootfs"
-mmdebstrap --quiet --variant=apt --include=git,make,ca-certificates \
-    bookworm "$rootfs" \
-    "deb $mirror bookworm main" \
-    "deb $mirror bookworm-updates main" \
-    "deb $security bookworm-security main" >&2
-phase "mmdebstrap bookworm"
+mmdebstrap --quiet --variant=apt --include=git,make,ca-certificates "${aptopts[@]}" \
+    "$suite" "$rootfs" \
+    "deb $mirror $suite main" \
+    "deb $mirror $suite-updates main" \
+    "deb $security $suite-security main" >&2
+phase "mmdebstrap $suite"
 
 rev=$(git -C "$here" rev-parse HEAD)
 git clone -q --no-local "$here" "$rootfs/root/fph"

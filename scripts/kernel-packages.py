@@ -19,17 +19,20 @@ newest-cloud-amd64 newest-rt-amd64.  One line per kernel goes to stdout
 e.g. "6.1.0-57-cloud-amd64 6.1 cloud-amd64 bookworm-security host 6.1.192-3"
 or "7.3.4+deb13-rt-amd64 7.3 rt-amd64 trixie-backports chroot
 7.3.4-1~bpo13+1".  BUILD says where the driver is built for it: "host"
-(a kernel of this machine's release, bookworm[-security|-backports]:
-its packages install here) or "chroot" (a kernel of trixie,
-trixie-backports or sid, which needs that suite's toolchain and glibc:
+(a kernel in this machine's apt lists, e.g. bookworm[-security|-backports]
+on Debian 12: its packages install here) or "chroot" (a kernel of one of
+the private lists' suites, scripts/release.sh's FPH_KERNEL_SUITES: on
+Debian 12 trixie, trixie-backports or sid, on Debian 13 bookworm,
+trixie-backports or sid; it needs that suite's toolchain and glibc:
 scripts/build-kernel-chroot.sh builds it with DKMS in a chroot of SUITE).
 VERSION is the Debian version of the kernel's packages ("-" if unknown).
 `list` prints every series x flavour that has headers in the archive.
 `install` installs linux-image-KVER and linux-headers-KVER where they are
 missing, of host kernels only; it never adds a suite to /etc/apt.
 
-How: the host's suites are in the host's apt lists; trixie, -updates,
--security, -backports and sid in a private apt configuration under
+How: the host's suites are in the host's apt lists; FPH_KERNEL_SUITES
+(Debian 12: trixie, -updates, -security, -backports and sid) in a
+private apt configuration under
 $FPH_CACHE/apt (sources from scripts/apt-mirrors.sh, own lists, cache and
 an empty dpkg status; `apt-get update` there at most once a day, or when
 FPH_APT_REFRESH=1).  For SERIES-FLAVOUR: the newest *binary* version of
@@ -61,6 +64,7 @@ import functools
 import glob
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -75,11 +79,7 @@ DEFAULT_SPECS = ["6.1-amd64", "6.12-amd64", "newest-amd64",
 _FLAV = r"((?:cloud-|rt-)?amd64)"
 SERIES_SPEC = re.compile(r"^(\d+\.\d+|newest)-" + _FLAV + "$")
 RELEASE_SPEC = re.compile(r"^(\d+\.\d+)\.\S*?-" + _FLAV + "$")
-# The suites after this machine's release, in the private apt lists:
-# (suite, "main" or "security" mirror).
-FOREIGN_SUITES = [("trixie", "main"), ("trixie-updates", "main"),
-                  ("trixie-security", "security"),
-                  ("trixie-backports", "main"), ("sid", "main")]
+RELEASE_SH = os.path.join(HERE, "release.sh")
 MAX_LIST_AGE = 24 * 3600
 
 
@@ -157,6 +157,24 @@ def host_codename() -> str:
     except OSError:
         pass
     return ""
+
+
+def foreign_suites(codename: str) -> list[tuple[str, str]]:
+    """The suites of the private apt lists on a host of CODENAME, as
+    (suite, "main" or "security" mirror): scripts/release.sh's
+    FPH_KERNEL_SUITES (bookworm: trixie, -updates, -security, -backports
+    and sid; trixie: bookworm, -updates, -security, trixie-backports and
+    sid)."""
+    r = subprocess.run([RELEASE_SH] + ([codename] if codename else []),
+                       stdout=subprocess.PIPE, text=True, check=False)
+    if r.returncode != 0:
+        raise ResolveError(f"scripts/release.sh {codename}: exit "
+                           f"{r.returncode}")
+    for tok in shlex.split(r.stdout):
+        if tok.startswith("FPH_KERNEL_SUITES="):
+            return [(s, "security" if s.endswith("-security") else "main")
+                    for s in tok.split("=", 1)[1].split()]
+    raise ResolveError("scripts/release.sh names no FPH_KERNEL_SUITES")
 
 
 def is_host_suite(suite: str, codename: str) -> bool:
@@ -253,7 +271,8 @@ def mirrors() -> dict[str, str]:
 
 
 class ForeignApt:
-    """apt-get/apt-cache on trixie, trixie-backports and sid, without
+    """apt-get/apt-cache on FPH_KERNEL_SUITES (trixie, trixie-backports
+    and sid on Debian 12; bookworm, trixie-backports and sid on 13), without
     touching /etc/apt: an apt.conf of our own (-c) that points the sources,
     lists, cache, preferences and dpkg status to DIR."""
 
@@ -261,11 +280,18 @@ class ForeignApt:
         self.dir = top or os.path.join(cache_root(), "apt")
         self.conf = os.path.join(self.dir, "apt.conf")
         self._ready = False
+        self._suites: list[tuple[str, str]] | None = None
+
+    @property
+    def suites(self) -> list[tuple[str, str]]:
+        if self._suites is None:
+            self._suites = foreign_suites(host_codename())
+        return self._suites
 
     def _config(self) -> tuple[str, str]:
         m = mirrors()
         sources = "".join(f"deb {m[kind]} {suite} main\n"
-                          for suite, kind in FOREIGN_SUITES)
+                          for suite, kind in self.suites)
         d = self.dir
         conf = (
             f'Dir::Etc::SourceList "{d}/sources.list";\n'
@@ -335,7 +361,7 @@ class ForeignApt:
         self._ready = True
 
     def _update(self, stamp: str, have_lists: bool) -> None:
-        suites = " ".join(s for s, _ in FOREIGN_SUITES)
+        suites = " ".join(s for s, _ in self.suites)
         print(f"kernel-packages: apt-get update of {suites} in {self.dir}",
               file=sys.stderr)
         r = subprocess.run(_cmd("APT_GET", "apt-get") + ["-c", self.conf,
@@ -484,7 +510,7 @@ class Archive:
         self.madison([hdr], foreign)
         if not self._madison[(foreign, hdr)]:
             raise ResolveError(f"{hdr} is not in the apt lists")
-        build = "host" if is_host_suite(suite, self.codename) else "chroot"
+        build = "chroot" if foreign else "host"
         return Kernel(kver, series, flavour, suite, build, version, parts)
 
     def newest_series(self, flavour: str) -> str:
@@ -505,7 +531,7 @@ class Archive:
             except ResolveError:   # no private lists: as installed
                 break
             for v, s, _ in found:
-                build = "host" if is_host_suite(s, self.codename) else "chroot"
+                build = "chroot" if scope else "host"
                 return Kernel(kver, series, flavour, s, build, v)
         return Kernel(kver, series, flavour, "")
 

@@ -28,7 +28,11 @@ while read -r name; do
 done < "$here/patches/qemu/series"
 echo "lint: QEMU checkpatch on module/ and patches/qemu: $(verdict $rc)"
 
-make -s -C "$here/guest" checkpatch || status=1
+# The kernel's checkpatch.pl from the release's own linux-source
+# (scripts/release.sh: 6.1 on Debian 12, 6.12 on Debian 13).
+eval "$("$here/scripts/release.sh")"
+"$here/scripts/apt-install.sh" "$FPH_LINUX_SOURCE" || exit 1
+make -s -C "$here/guest" checkpatch LINUX_SRC_TAR="/usr/src/$FPH_LINUX_SOURCE.tar.xz" || status=1
 
 "$here/scripts/check-spdx.py" "$here" || status=1
 
@@ -46,8 +50,9 @@ echo "lint: clang-format on ${#cxx[@]} C++ files: $(verdict $?)"
 v_meson=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
 v_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' guest/dkms.conf)
 v_deb=$(dpkg-parsechangelog -l debian/changelog -S Version | sed 's/-[^-]*$//')
-[ -n "$v_meson" ] && [ "$v_meson" = "$v_dkms" ] && [ "$v_meson" = "$v_deb" ]
-echo "lint: version meson $v_meson, dkms.conf $v_dkms, debian/changelog $v_deb: $(verdict $?)"
+same=1
+[ -n "$v_meson" ] && [ "$v_meson" = "$v_dkms" ] && [ "$v_meson" = "$v_deb" ] && same=0
+echo "lint: version meson $v_meson, dkms.conf $v_dkms, debian/changelog $v_deb: $(verdict $same)"
 
 mapfile -t pys < <(git ls-files '*.py')
 flake8 "${pys[@]}"

@@ -21,14 +21,15 @@ out=$(cd "$out" && pwd)
 bin=$out/fuzz_request
 log() { echo "fuzz: $*" >&2; }
 
-# clang++ with the libFuzzer runtime (Debian: clang, libclang-rt-14-dev).
+# clang++ with the libFuzzer runtime (Debian: clang and libclang-rt-dev, the
+# runtime of the release's clang: 14 on Debian 12, 19 on Debian 13).
 have_fuzzer_rt() {
     command -v clang++ >/dev/null &&
         [ -f "$(clang++ -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-x86_64.a" ]
 }
 ensure_clang() {
     have_fuzzer_rt && return
-    "$here/scripts/apt-install.sh" clang libclang-rt-14-dev || exit 1
+    "$here/scripts/apt-install.sh" clang libclang-rt-dev || exit 1
     have_fuzzer_rt || { log "clang++ still lacks the libFuzzer runtime"; exit 1; }
 }
 

@@ -226,6 +226,45 @@ def test_no_spec_is_what_make_check_tests(apt, run_cli):
         "7.3.4+deb13-cloud-amd64", "7.3.4+deb13-rt-amd64"]
 
 
+# A Debian 13 host: 6.12 in its own lists; bookworm's 6.1 and
+# trixie-backports' 7.3 in the private ones (scripts/release.sh trixie).
+TRIXIE_HOST = [("6.12.118-1", "6.12.118+deb13", "trixie-security", SEC),
+               ("6.12.117-1", "6.12.117+deb13", "trixie", DEB)]
+TRIXIE_FOREIGN = [("7.3.4-1~bpo13+1", "7.3.4+deb13", "trixie-backports", DEB),
+                  ("7.2.13-1", "7.2.13+deb14", "sid", DEB),
+                  ("6.1.192-3", "6.1.0-57", "bookworm-security", SEC),
+                  ("6.1.176-1", "6.1.0-50", "bookworm", DEB)]
+
+
+def test_trixie_host(apt, run_cli, tmp_path, monkeypatch):
+    """On Debian 13 the private lists are bookworm's, trixie-backports' and
+    sid's, and a kernel is built on the host only if the host's lists have
+    it: trixie-backports is of the host's release but not in its lists."""
+    data, write = apt
+    monkeypatch.setattr(kp, "host_codename", lambda: "trixie")
+    for scope, rows in (("host", TRIXIE_HOST), ("foreign", TRIXIE_FOREIGN)):
+        madison, depends = lists(rows, False)
+        data[scope] = {"madison": madison, "depends": depends}
+    write()
+    r = run_cli("resolve")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "6.1.0-57-amd64 6.1 amd64 bookworm-security chroot 6.1.192-3",
+        "6.12.118+deb13-amd64 6.12 amd64 trixie-security host 6.12.118-1",
+        "7.3.4+deb13-amd64 7.3 amd64 trixie-backports chroot 7.3.4-1~bpo13+1",
+        "7.3.4+deb13-cloud-amd64 7.3 cloud-amd64 trixie-backports chroot "
+        "7.3.4-1~bpo13+1",
+        "7.3.4+deb13-rt-amd64 7.3 rt-amd64 trixie-backports chroot "
+        "7.3.4-1~bpo13+1"]
+    assert (tmp_path / "cache" / "apt" / "sources.list").read_text() \
+        .splitlines() == [
+        "deb http://m.example/debian bookworm main",
+        "deb http://m.example/debian bookworm-updates main",
+        "deb http://m.example/debian-security bookworm-security main",
+        "deb http://m.example/debian trixie-backports main",
+        "deb http://m.example/debian sid main"]
+
+
 def test_a_kernel_named_twice_is_listed_once(apt, run_cli):
     _, write = apt
     write()

@@ -571,7 +571,7 @@ int cmd_churn(uint64_t mib, uint64_t seconds, uint64_t rate_mib_s, bool fg, uint
         return l;
     };
     auto hold = [&]() {
-        struct sigaction sa {};
+        struct sigaction sa = {};
         sa.sa_handler = on_stop;
         sigaction(SIGTERM, &sa, nullptr);
         sigaction(SIGINT, &sa, nullptr);
