@@ -528,6 +528,12 @@ void fph_device_block_migration(VirtIOFph *dev, const char *reason)
     }
 }
 
+/* The unplug is called off (the object took the device back). */
+void fph_device_unblock_migration(VirtIOFph *dev)
+{
+    migrate_del_blocker(&dev->unplug_blocker);
+}
+
 static void fph_unrealize(DeviceState *qdev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);

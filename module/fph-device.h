@@ -44,6 +44,7 @@ DECLARE_INSTANCE_CHECKER(VirtIOFph, VIRTIO_FPH, TYPE_VIRTIO_FPH)
 
 bool fph_device_driver_ok(VirtIOFph *dev);
 void fph_device_block_migration(VirtIOFph *dev, const char *reason);
+void fph_device_unblock_migration(VirtIOFph *dev);
 void fph_device_get_stats(VirtIOFph *dev, FphStats *stats);
 void fph_device_get_reclaim_stats(VirtIOFph *dev, FphReclaimStats *stats);
 

@@ -15,6 +15,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/config-file.h"
+#include "qemu/error-report.h"
 #include "qemu/option.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
@@ -252,6 +253,26 @@ static int fph_find_hotplug_bus(Object *obj, void *opaque)
     return 0;
 }
 
+/*
+ * The device an earlier object plugged, still there: object-del asked for
+ * its unplug, and the guest has not ejected it (it may never).  Take it
+ * back, and with it the migrations that the pending unplug blocked: the
+ * way back for an operator whose guest does not answer.  The guest may
+ * still eject it later; query-fph-stats then says device-present false.
+ */
+static void fph_adopt_device(FreePageHint *fph)
+{
+    DeviceState *proxy = DEVICE(fph_pci_device(fph));
+
+    g_free(fph->dev_id);
+    fph->dev_id = g_strdup(proxy->id);
+    fph_device_unblock_migration(VIRTIO_FPH(fph_device(fph)));
+    info_report("free-page-hint: '%s' takes back device '%s', whose unplug "
+                "the guest has not completed; migration is no longer "
+                "blocked", object_get_canonical_path_component(OBJECT(fph)),
+                proxy->id);
+}
+
 /* On a running VM: hot-plug the device. */
 static void fph_hotplug_device(FreePageHint *fph, Error **errp)
 {
@@ -260,12 +281,6 @@ static void fph_hotplug_device(FreePageHint *fph, Error **errp)
     DeviceState *dev;
     Error *err = NULL;
 
-    if (object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL)) {
-        error_setg(errp, "free-page-hint: a virtio-fph device is still "
-                   "plugged; wait for its DEVICE_DELETED event (the guest "
-                   "ejects it) or give plug=off");
-        return;
-    }
     if (!fph->bus &&
         !object_child_foreach_recursive(object_get_root(),
                                         fph_find_hotplug_bus, &bus)) {
@@ -317,6 +332,10 @@ static void fph_complete(UserCreatable *uc, Error **errp)
         error_setg(errp, "free-page-hint: cannot create '%s' while a "
                    "migration runs; create it before migrate",
                    object_get_canonical_path_component(OBJECT(fph)));
+        return;
+    }
+    if (phase_check(PHASE_MACHINE_READY) && fph_device(fph)) {
+        fph_adopt_device(fph);
         return;
     }
     if (!fph->plug) {

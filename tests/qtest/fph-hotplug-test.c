@@ -137,6 +137,27 @@ static void test_qmp_add_del(void)
     blocked = qmp_error(qtest_qmp(qts, "{'execute': 'migrate', 'arguments': "
                                   "{'uri': 'exec:cat >/dev/null'}}"));
     g_assert_nonnull(strstr(blocked, "device 'fph0-dev' is being unplugged"));
+
+    /*
+     * The way back while the guest does not eject it (it may never): the
+     * object again takes the device back, and migration is allowed.
+     */
+    object_add(qts, "");
+    assert_enabled(qts, true, true);
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': 'exec:cat >/dev/null'}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate_cancel'}");
+    for (;;) {
+        g_autoptr(QDict) mig = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+
+        if (!strcmp(qdict_get_str(qdict_get_qdict(mig, "return"), "status"),
+                    "cancelled")) {
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
+    qtest_qmp_assert_success(qts, "{'execute': 'object-del', "
+                             "'arguments': {'id': 'fph0'}}");
     guest_eject(qts, addr);
 
     /* And again, into the same slot. */
