@@ -157,9 +157,19 @@ static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
     fph_scope_leave(&scope);
 }
 
+/*
+ * migrate_cancel: a reclaim wait ends now, not at cleanup (QEMU waits for
+ * such holds when cancelling too).
+ */
+static void fph_migration_cancel(void *opaque)
+{
+    fph_reclaim_cancel(opaque);
+}
+
 static const RamFilterOps fph_filter_ops = {
     .epoch_begin = fph_epoch_begin,
     .epoch_end = fph_epoch_end,
+    .migration_cancel = fph_migration_cancel,
 };
 
 /*

@@ -340,6 +340,60 @@ static void test_reset_ends_wait(void)
     teardown(&f);
 }
 
+/*
+ * migrate_cancel during the wait: cancelled at once (before: "cancelling"
+ * for up to 30 s, QEMU's wait for failover unplugs, and a warning of a
+ * "partially unplugged device" outside qtest).
+ */
+static void test_cancel_ends_wait(void)
+{
+    Fixture f;
+    g_autoptr(QDict) r = NULL;
+    int64_t ms;
+
+    setup(&f, ",reclaim=64M,reclaim-timeout=60000", F_RECLAIM);
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'migrate_cancel'}");
+    ms = wait_status(f.qts, "cancelled", 5000);
+    g_test_message("cancelled %" PRId64 " ms after migrate_cancel", ms);
+    g_assert_cmpint(ms, <, 1000);
+    r = reclaim_stats(f.qts);
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "cancelled");
+    teardown(&f);
+}
+
+/*
+ * A migration that completed, the VM resumed on the source, migrated
+ * again: asked again.  Before, the end of the first migration never
+ * reached the device (no epoch was open at its cleanup, the final sync
+ * had closed it), which took every later migration for the same one.
+ */
+static void test_asked_again_after_completion(void)
+{
+    Fixture f;
+    g_autoptr(QDict) r = NULL;
+    uint32_t seq;
+
+    setup(&f, ",reclaim=64M,reclaim-timeout=60000", F_RECLAIM);
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    seq = qvirtio_fph_config_readl(&f.d, CFG(reclaim_seq));
+    report(&f, seq, VIRTIO_FPH_RECLAIM_S_OK, 8);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'max-bandwidth': 10737418240}}");
+    wait_status(f.qts, "completed", 30000);
+    qtest_qmp_assert_success(f.qts, "{'execute': 'cont'}");
+
+    start_migration(f.qts);
+    wait_status(f.qts, "wait-unplug", 5000);
+    g_assert_cmpuint(qvirtio_fph_config_readl(&f.d, CFG(reclaim_seq)), ==,
+                     seq + 1);
+    r = reclaim_stats(f.qts);
+    g_assert_cmpint(qdict_get_int(r, "requests"), ==, 2);
+    teardown(&f);
+}
+
 /* reclaim-timeout's range; reclaim can be changed on a running VM. */
 static void test_properties(void)
 {
@@ -374,6 +428,9 @@ int main(int argc, char **argv)
     qtest_add_func("/fph/reclaim/no-helper", test_no_helper);
     qtest_add_func("/fph/reclaim/properties", test_properties);
     qtest_add_func("/fph/reclaim/reset-ends-wait", test_reset_ends_wait);
+    qtest_add_func("/fph/reclaim/cancel-ends-wait", test_cancel_ends_wait);
+    qtest_add_func("/fph/reclaim/asked-again-after-completion",
+                   test_asked_again_after_completion);
     qtest_add_func("/fph/reclaim/snapshot-numbering",
                    test_snapshot_numbering);
     return g_test_run();
