@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# tests/package/run.sh BUILDDIR: the Debian packages of `make deb`
-# (BUILDDIR/deb) as an operator installs them.  TAP on stdout.
+# tests/package/run.sh BUILDDIR [SUITE]: the Debian packages of `make deb`
+# as an operator of SUITE installs them.  TAP on stdout.
 #
-# 1. A throwaway Debian 12 chroot (mmdebstrap --variant=apt from the
+#   SUITE  a release scripts/release.sh supports; default this machine's,
+#          whose packages are BUILDDIR/deb; another's are BUILDDIR/deb-SUITE
+#          (make deb SUITE=..., built in a chroot of it): make check on
+#          Debian 12 tests Debian 13's too (meson test package-trixie)
+#
+# 1. A throwaway chroot of SUITE (mmdebstrap --variant=apt from the
 #    archive this machine's apt uses), with python3 and the headers of the
-#    test guest's kernel (BUILDDIR/guest/kver); `apt-get install` of
-#    ./fph-qemu_*.deb and ./fph-guest-dkms_*.deb in it: dpkg -i with their
-#    Depends resolved from the archive (seabios, qemu-system-data,
-#    ipxe-qemu, the shared libraries, dkms).
+#    test guest's kernel: this machine's release, the busybox guest's
+#    (BUILDDIR/guest/kver); another release, its own kernel
+#    (linux-image-amd64 and linux-headers-amd64 in the chroot, from which
+#    the guest image of step 3 takes it: 6.12 on Debian 13); `apt-get
+#    install` of ./fph-qemu_*.deb, ./fph-guest-dkms_*.deb and
+#    ./fph-guest-tools_*.deb in it: dpkg -i with their Depends resolved
+#    from the archive (seabios, qemu-system-data, ipxe-qemu, the shared
+#    libraries, dkms).
 # 2. The DKMS postinst built virtio_fph for that kernel (dkms status), the
 #    device's modalias resolves to it, and the packages own nothing outside
 #    /opt/fph, /usr/src/virtio-fph-VER, /usr/share/doc, the kernel hook
@@ -22,11 +31,12 @@
 #    pattern intact on the destination.
 # 4. A kernel outside the driver's gates: the installed dkms.conf's gates
 #    narrowed to 6.1 (what guest/kernels-regex.sh makes of "6.1:97:23"), so
-#    that bookworm-backports' 6.12, a real kernel with headers, is outside
-#    them, with Debian 12's dkms 3.0.10 (which fails its own kernel hook
-#    for a module BUILD_EXCLUSIVE excludes); `apt-get install` of that 6.12
-#    image and headers exits 0, and the package's kernel hook says why it
-#    did not build the driver.
+#    that SUITE-backports' kernel (linux-image-amd64 there: 6.12 in
+#    bookworm-backports, 7.3 in trixie-backports), a real kernel with
+#    headers, is outside them, with the release's dkms (Debian 12's 3.0.10
+#    fails its own kernel hook for a module BUILD_EXCLUSIVE excludes);
+#    `apt-get install -t SUITE-backports` of that image and headers exits
+#    0, and the package's kernel hook says why it did not build the driver.
 # The chroot is removed at the end (FPH_PACKAGE_KEEP=1 keeps it).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,12 +46,27 @@ build=$(realpath "$1")
 echo "1..4"
 bail() { echo "Bail out! $*"; exit 1; }
 [ "$(id -u)" = 0 ] || bail "must run as root (mmdebstrap, chroot, mount)"
-qemu_deb=$(ls "$build"/deb/fph-qemu_*_amd64.deb 2>/dev/null | head -1)
-dkms_deb=$(ls "$build"/deb/fph-guest-dkms_*_all.deb 2>/dev/null | head -1)
-tools_deb=$(ls "$build"/deb/fph-guest-tools_*_all.deb 2>/dev/null | head -1)
+host=$("$root/scripts/release.sh" | sed -n "s/^FPH_RELEASE='\(.*\)'$/\1/p")
+suite=${2:-$host}
+rel=$("$root/scripts/release.sh" "$suite") || bail "SUITE $suite: not a release fph supports"
+eval "$rel"
+debs=$build/deb make_deb="make deb"
+if [ "$suite" != "$host" ]; then
+    debs=$build/deb-$suite make_deb="make deb SUITE=$suite"
+fi
+name="$FPH_RELEASE_NAME ($suite)"
+qemu_deb=$(ls "$debs"/fph-qemu_*_amd64.deb 2>/dev/null | head -1)
+dkms_deb=$(ls "$debs"/fph-guest-dkms_*_all.deb 2>/dev/null | head -1)
+tools_deb=$(ls "$debs"/fph-guest-tools_*_all.deb 2>/dev/null | head -1)
 [ -n "$qemu_deb" ] && [ -n "$dkms_deb" ] && [ -n "$tools_deb" ] \
-    || bail "no packages in $build/deb: run make deb"
-kver=$(cat "$build/guest/kver" 2>/dev/null) || bail "no $build/guest/kver: run make image"
+    || bail "no packages in $debs: run $make_deb"
+if [ "$suite" = "$host" ]; then
+    kver=$(cat "$build/guest/kver" 2>/dev/null) || bail "no $build/guest/kver: run make image"
+    kernel=("linux-headers-$kver")
+else
+    kver=''   # the chroot's own, once it is there
+    kernel=(linux-image-amd64 linux-headers-amd64)
+fi
 # shellcheck source=/dev/null
 . "$build/qemu.env"
 "$root/scripts/apt-install.sh" mmdebstrap >&2 || bail "cannot install mmdebstrap"
@@ -58,19 +83,32 @@ t0=$(date +%s)
 # ---- 1. install ------------------------------------------------------------
 mkdir -p "$work/debs"
 cp "$qemu_deb" "$dkms_deb" "$tools_deb" "$work/debs/"
-if ! mmdebstrap --mode=root --variant=apt --aptopt='Acquire::Languages "none"' \
-        --include="python3,linux-headers-$kver" \
+# As this machine's apt (a snapshot mirror's Release past Valid-Until).
+aptopts=(--aptopt='Acquire::Languages "none"')
+cvu=
+eval "$(apt-config shell cvu Acquire::Check-Valid-Until)"
+[ "$cvu" != false ] || aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
+# INITRD=No: the kernel's postinst builds no initramfs (the guest image
+# boots without one).
+if ! INITRD=No mmdebstrap --mode=root --variant=apt "${aptopts[@]}" \
+        --include="python3,$(IFS=,; echo "${kernel[*]}")" \
         --customize-hook="copy-in $work/debs /tmp" \
         --customize-hook="chroot \"\$1\" apt-get install -y --no-install-recommends /tmp/debs/$(basename "$qemu_deb") /tmp/debs/$(basename "$dkms_deb") /tmp/debs/$(basename "$tools_deb")" \
-        bookworm "$r" "deb $FPH_MIRROR bookworm main" \
-        "deb $FPH_MIRROR bookworm-updates main" \
-        "deb $FPH_SECURITY bookworm-security main" >"$work/install.log" 2>&1; then
+        "$suite" "$r" "deb $FPH_MIRROR $suite main" \
+        "deb $FPH_MIRROR $suite-updates main" \
+        "deb $FPH_SECURITY $suite-security main" >"$work/install.log" 2>&1; then
     sed 's/^/# /' "$work/install.log" | tail -40
-    echo "not ok 1 packages install in a fresh Debian 12 chroot"
+    echo "not ok 1 packages install in a fresh $name chroot"
     exit 1
 fi
+kroot=''
+if [ -z "$kver" ]; then
+    kver=$(ls "$r/usr/lib/modules" 2>/dev/null)
+    [ "$(echo "$kver" | wc -w)" = 1 ] || bail "the chroot has kernels '${kver//$'\n'/ }', not one"
+    kroot=$r
+fi
 grep -E '^(Setting up fph|Building for|Installing to|virtio_fph)' "$work/install.log" | sed 's/^/# /'
-echo "ok 1 packages install in a fresh Debian 12 chroot ($(( $(date +%s) - t0 )) s)"
+echo "ok 1 packages install in a fresh $name chroot, kernel $kver ($(( $(date +%s) - t0 )) s)"
 
 # ---- 2. what they installed ------------------------------------------------
 # A command in the chroot, in PID and mount namespaces of its own with
@@ -109,7 +147,7 @@ t=$r/root/fph-test
 mkdir -p "$t/e2e" "$t/guest"
 cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" "$t/e2e/"
 cp -a "$QEMU_SRC/python" "$t/python"
-if ! KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
+if ! KROOT=$kroot KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
         FPH_WORKLOAD=$build/tools/workload/fph-workload \
         "$root/scripts/build-guest-image.sh" "$t/guest" >"$work/image.log" 2>&1; then
     sed 's/^/# /' "$work/image.log" | tail -20
@@ -121,27 +159,30 @@ in_chroot python3 /root/fph-test/e2e/migrate.py /opt/fph/bin/qemu-system-x86_64 
 
 # ---- 4. a kernel outside the gates ---------------------------------------------
 t4=$(date +%s)
-read -r k612 _ < <("$root/scripts/kernel-packages.py" resolve 6.12-amd64) ||
-    bail "cannot resolve the bookworm-backports 6.12 kernel"
 # The installed dkms.conf's gates narrowed to 6.1, as guest/kernels.mk
 # with only "6.1:97:23" would make them (guest/kernels-regex.sh).
 conf=$(cd "$r" && ls usr/src/virtio-fph-*/dkms.conf)
 narrow=$(sh "$root/guest/kernels-regex.sh" <(echo 'fph-kernels-read := 6.1:97:23'))
 sed -i -e "s/^BUILD_EXCLUSIVE_KERNEL=.*/BUILD_EXCLUSIVE_KERNEL='$narrow'/" \
        -e 's/^# Kernels: .*/# Kernels: 6.1.97+/' "$r/$conf"
-echo "deb $FPH_MIRROR bookworm-backports main" >"$r/etc/apt/sources.list.d/backports.list"
+bpo=$suite-backports
+echo "deb $FPH_MIRROR $bpo main" >"$r/etc/apt/sources.list.d/backports.list"
 in_chroot apt-get update -q >"$work/apt-update.log" 2>&1 ||
-    { sed 's/^/# /' "$work/apt-update.log" | tail -20; echo "not ok 4 apt-get update with bookworm-backports"; exit 1; }
-in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "linux-image-$k612/bookworm-backports" "linux-headers-$k612/bookworm-backports" \
-    >"$work/kernel-install.log" 2>&1
+    { sed 's/^/# /' "$work/apt-update.log" | tail -20; echo "not ok 4 apt-get update with $bpo"; exit 1; }
+before=$(ls "$r/usr/lib/modules")
+in_chroot env DEBIAN_FRONTEND=noninteractive INITRD=No apt-get install -y -q --no-install-recommends \
+    -t "$bpo" linux-image-amd64 linux-headers-amd64 >"$work/kernel-install.log" 2>&1
 rc=$?
-said=$(grep -m1 "virtio-fph: not built for Linux $k612" "$work/kernel-install.log" || true)
-if [ $rc -ne 0 ] || [ -z "$said" ] ||
-   in_chroot dkms status -m virtio-fph -k "$k612" | grep -q ': installed'; then
+knew=
+for d in "$r"/usr/lib/modules/*; do
+    grep -qxF "${d##*/}" <<<"$before" || knew=${d##*/}
+done
+said=$(grep -m1 "virtio-fph: not built for Linux ${knew:-?}" "$work/kernel-install.log" || true)
+if [ $rc -ne 0 ] || [ -z "$knew" ] || [ -z "$said" ] ||
+   in_chroot dkms status -m virtio-fph -k "$knew" | grep -q ': installed'; then
     sed 's/^/# /' "$work/kernel-install.log" | tail -30
-    echo "not ok 4 apt-get install of $k612 outside the gates: exit $rc, hook said: ${said:-nothing}"
+    echo "not ok 4 apt-get install of a kernel of $bpo (${knew:-none new}) outside the gates: exit $rc, hook said: ${said:-nothing}"
     exit 1
 fi
 echo "# $said"
-echo "ok 4 apt-get install of $k612, outside the narrowed gates, exits 0 and the kernel hook says why ($(( $(date +%s) - t4 )) s)"
+echo "ok 4 apt-get install of $knew from $bpo, outside the narrowed gates, exits 0 and the kernel hook says why ($(( $(date +%s) - t4 )) s)"
