@@ -243,22 +243,116 @@ static void fph_done_bh(void *opaque)
 }
 
 /*
- * Parsing costs the main loop up to ~1 us per range, whether or not the
- * request then plans any work: one call parses requests worth at most
- * this many ranges (and at least one request), and leaves the rest to the
- * kick BH, after whatever else the main loop has to do.
+ * Planning a request costs the main loop up to ~1 us per range, whether
+ * or not it then plans any work (docs/design.rst, "Bounded cost"), so it
+ * is planned in slices: one call of the queue handler plans at most this
+ * many steps (a step: one lookup in the armed set, ~0.5 us with 2^20
+ * intervals armed; a no-work range of a CONFIRM costs two), copying
+ * requests included, at a step per FPH_COPY_STEP_BYTES.  512: a slice of
+ * ~0.3 ms; QMP, whose round trip spans a few main loop turns, then
+ * answers within ~2 ms of a ring kept full of the costliest requests
+ * (2048: p99 11 ms).
  */
-#define FPH_PARSE_BUDGET_RANGES 4096
+#define FPH_SLICE_STEPS 512
+#define FPH_COPY_STEP_BYTES 4096
+/*
+ * The next slice follows after this long, the main loop waiting without
+ * the BQL: back to back, slices would leave other threads only the main
+ * loop's non-blocking polls to take it in (the migration thread waited
+ * up to ~1 s for it to end a cancelled migration).
+ */
+#define FPH_SLICE_GAP_NS (50 * SCALE_US)
+
+/* The request being planned: taken from the ring, not answered yet. */
+struct FphPlanningReq {
+    VirtQueueElement *elem;
+    uint8_t *bytes;             /* the driver's, copied: the core reads them */
+    size_t len;
+    FphPlanning *planning;
+};
+
+/* Take the next request from the ring and begin planning it. */
+static bool fph_planning_take(VirtIOFph *dev, uint32_t *budget)
+{
+    /* One byte more than any valid request, so oversize ones stay so. */
+    size_t cap = sizeof(struct virtio_fph_req) +
+                 (size_t)dev->max_ranges * sizeof(struct virtio_fph_range) + 1;
+    VirtQueueElement *elem = virtqueue_pop(dev->vq, sizeof(VirtQueueElement));
+    FphPlanningReq *p;
+
+    if (!elem) {
+        return false;
+    }
+    p = g_new0(FphPlanningReq, 1);
+    p->elem = elem;
+    p->bytes = g_malloc(cap);
+    if (iov_size(elem->in_sg, elem->in_num) >=
+        sizeof(struct virtio_fph_resp)) {
+        p->len = iov_to_buf(elem->out_sg, elem->out_num, 0, p->bytes, cap);
+    }
+    *budget -= MIN(*budget, 1 + p->len / FPH_COPY_STEP_BYTES);
+    /* len 0 (no room to answer) is rejected as malformed. */
+    p->planning = fph_core_plan_begin(dev->core, p->bytes, p->len);
+    dev->planning = p;
+    return true;
+}
+
+static void fph_planning_free(FphPlanningReq *p)
+{
+    g_free(p->bytes);
+    g_free(p);
+}
+
+/*
+ * Plan on within @budget.  Once planned, the request is the caller's;
+ * NULL until then (@budget is spent).
+ */
+static FphRequest *fph_planning_step(VirtIOFph *dev, uint32_t *budget)
+{
+    FphPlanningReq *p = dev->planning;
+    FphPlan *plan = fph_core_plan_step(dev->core, p->planning, budget);
+    FphRequest *req;
+
+    if (!plan) {
+        return NULL;
+    }
+    trace_fph_request(p->len, fph_plan_has_work(plan));
+    req = g_new0(FphRequest, 1);
+    req->elem = p->elem;
+    req->plan = plan;
+    dev->planning = NULL;
+    fph_planning_free(p);
+    return req;
+}
+
+/*
+ * Give up the request being planned: put it back on the ring (@requeue:
+ * the VM stops, and it is taken again when the VM runs, here or on a
+ * migration's destination) or drop it (the rings are being reset).
+ */
+static void fph_planning_drop(VirtIOFph *dev, bool requeue)
+{
+    FphPlanningReq *p = dev->planning;
+
+    if (!p) {
+        return;
+    }
+    dev->planning = NULL;
+    fph_core_plan_drop(dev->core, p->planning, requeue);
+    if (requeue) {
+        /* The last element taken: one request at a time. */
+        virtqueue_unpop(dev->vq, p->elem, 0);
+    } else {
+        virtqueue_detach_element(dev->vq, p->elem, 0);
+    }
+    g_free(p->elem);
+    fph_planning_free(p);
+}
 
 static void fph_handle_queue_scoped(VirtIOFph *dev)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
-    /* One byte more than any valid request, so oversize ones stay so. */
-    size_t cap = sizeof(struct virtio_fph_req) +
-                 (size_t)dev->max_ranges * sizeof(struct virtio_fph_range) + 1;
-    size_t budget = FPH_PARSE_BUDGET_RANGES * sizeof(struct virtio_fph_range);
-    g_autofree uint8_t *buf = g_malloc(cap);
-    VirtQueueElement *elem;
+    uint32_t budget = FPH_SLICE_STEPS;
     bool notify = false;
 
     /*
@@ -280,26 +374,20 @@ static void fph_handle_queue_scoped(VirtIOFph *dev)
     while (!dev->in_flight && !dev->unrealized &&
            !fph_worker_busy(dev->worker)) {
         FphRequest *req;
-        size_t len = 0;
 
         if (!budget) {
-            qemu_bh_schedule(dev->kick_bh);
+            timer_mod(dev->slice_timer,
+                      qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                      FPH_SLICE_GAP_NS);
             break;
         }
-        elem = virtqueue_pop(dev->vq, sizeof(VirtQueueElement));
-        if (!elem) {
+        if (!dev->planning && !fph_planning_take(dev, &budget)) {
             break;
         }
-        req = g_new0(FphRequest, 1);
-        req->elem = elem;
-        if (iov_size(elem->in_sg, elem->in_num) >=
-            sizeof(struct virtio_fph_resp)) {
-            len = iov_to_buf(elem->out_sg, elem->out_num, 0, buf, cap);
+        req = fph_planning_step(dev, &budget);
+        if (!req) {
+            continue;
         }
-        budget -= MIN(budget, MAX(len, sizeof(struct virtio_fph_req)));
-        /* len 0 (no room to answer) is rejected as malformed. */
-        req->plan = fph_core_parse(dev->core, buf, len);
-        trace_fph_request(len, fph_plan_has_work(req->plan));
         if (fph_plan_has_work(req->plan)) {
             dev->in_flight = req;
             fph_worker_submit(dev->worker, req);
@@ -328,6 +416,13 @@ static void fph_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 static void fph_kick_bh(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    fph_handle_queue(VIRTIO_DEVICE(dev), dev->vq);
+}
+
+static void fph_slice_timer(void *opaque)
 {
     VirtIOFph *dev = opaque;
 
@@ -418,6 +513,7 @@ static void fph_cancel_in_flight(VirtIOFph *dev, bool answer)
 /* Answer everything in flight, so no request is lost with the state. */
 static void fph_flush(VirtIOFph *dev)
 {
+    fph_planning_drop(dev, true);
     if (!fph_worker_drain_timeout(dev->worker, FPH_DRAIN_WAIT_MS)) {
         fph_cancel_in_flight(dev, true);
     }
@@ -437,6 +533,7 @@ static void fph_reset(VirtIODevice *vdev)
     /* The driver asked to reclaim is gone. */
     fph_reclaim_cancel(dev);
     /* The rings are being reset: drop the answers, unmap the buffers. */
+    fph_planning_drop(dev, false);
     fph_cancel_in_flight(dev, false);
     while ((req = fph_worker_take_done(dev->worker))) {
         if (req->elem) {
@@ -512,6 +609,7 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     /* Guarded: a BH that touches guest RAM must not re-enter the device. */
     dev->done_bh = virtio_bh_new_guarded(qdev, fph_done_bh, dev);
     dev->kick_bh = virtio_bh_new_guarded(qdev, fph_kick_bh, dev);
+    dev->slice_timer = timer_new_ns(QEMU_CLOCK_REALTIME, fph_slice_timer, dev);
     dev->worker = fph_worker_new(&fph_hook_ops, dev, dev->done_bh);
     virtio_init(vdev, VIRTIO_ID_FPH, sizeof(struct virtio_fph_config));
     dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
@@ -568,6 +666,7 @@ static void fph_unrealize(DeviceState *qdev)
     fph_reclaim_cleanup(dev);
     qemu_bh_delete(dev->done_bh);
     qemu_bh_delete(dev->kick_bh);
+    timer_free(dev->slice_timer);
     virtio_delete_queue(dev->vq);
     virtio_cleanup(vdev);
     fph_core_free(dev->core);

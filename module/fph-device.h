@@ -18,6 +18,7 @@
 
 typedef struct FphWorker FphWorker;
 typedef struct FphRequest FphRequest;
+typedef struct FphPlanningReq FphPlanningReq;
 typedef struct RamFilter RamFilter;
 
 typedef struct VirtIOFph {
@@ -29,8 +30,10 @@ typedef struct VirtIOFph {
     FphWorker *worker;
     QEMUBH *done_bh;
     QEMUBH *kick_bh;
+    QEMUTimer *slice_timer;     /* the next slice of planning */
     uint32_t max_ranges;        /* property "max-ranges" */
     FphRequest *in_flight;      /* the request with the worker, if any */
+    FphPlanningReq *planning;   /* the request being planned, if any */
     bool migrating;             /* an outgoing migration opened an epoch */
     bool unrealized;            /* gone, maybe under a caller: FphScope */
     QEMUTimer *reclaim_timer;   /* fph-reclaim.c: the wait's bound */

@@ -33,6 +33,7 @@ void fph_hostile_setup(FphHostile *h, const void *data)
 {
     const FphHostileArgs *args = data;
     g_autofree char *uri = NULL;
+    g_autofree char *machine = NULL;
     gint64 start = g_get_monotonic_time(), opened, end;
     uint32_t cfg_epoch;
 
@@ -40,12 +41,14 @@ void fph_hostile_setup(FphHostile *h, const void *data)
     g_assert_nonnull(h->tmpdir);
     uri = g_strdup_printf("unix:%s/migsock", h->tmpdir);
 
+    machine = g_strdup_printf(MACHINE "%s", args && args->machine_args ?
+                              args->machine_args : "");
     if (args && args->src_binary_env) {
-        h->src = qtest_init_with_env(args->src_binary_env, MACHINE, true);
+        h->src = qtest_init_with_env(args->src_binary_env, machine, true);
     } else {
-        h->src = qtest_init(MACHINE);
+        h->src = qtest_init(machine);
     }
-    h->dst = qtest_init(MACHINE "-incoming defer");
+    h->dst = qtest_initf("%s -incoming defer", machine);
 
     alloc_init(&h->d.alloc, 0, ALLOC_START, ALLOC_END, PAGE);
     qvirtio_fph_bind(&h->d, h->src, FPH_DEVFN);
@@ -54,7 +57,9 @@ void fph_hostile_setup(FphHostile *h, const void *data)
     h->max_ranges = qvirtio_fph_max_ranges(&h->d);
     /* MAXR holds max-ranges pages, 2 pages apart. */
     g_assert_cmpuint(h->max_ranges, >=, 64);
-    g_assert_cmpuint(h->max_ranges, <=, 32 * MiB / (2 * PAGE));
+    if (!args || !args->machine_args) {
+        g_assert_cmpuint(h->max_ranges, <=, 32 * MiB / (2 * PAGE));
+    }
     h->next_fresh = FRESH;
 
     /*

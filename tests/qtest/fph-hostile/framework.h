@@ -113,6 +113,12 @@ typedef struct FphHostileArgs {
      * pages (h->pattern), CLIP its byte.
      */
     bool check_ram;
+    /*
+     * Appended to both QEMUs' command lines: more RAM, another
+     * max-ranges.  Such a case does not use MAXR (which holds at most
+     * 4096 pages) nor assume the RAM size.
+     */
+    const char *machine_args;
 } FphHostileArgs;
 
 void fph_hostile_setup(FphHostile *h, const void *data);
