@@ -61,8 +61,6 @@ EXTRA = [
     # migration/vmstate-types.c: VMSTATE_UINT32_EQUAL mismatch
     ("qemu migration/vmstate-types.c", "%x != %x"),
     ("qemu migration/vmstate.c", "Failed to load %s:%s"),
-    # qom: -object free-page-hint,help
-    ("qemu qom", "Property '%s.help' not found"),
     # Linux: loading a driver built for another kernel
     ("linux kernel/module", "disagrees about version of symbol %s"),
     ("linux kernel/module", "version magic '%s' should be '%s'"),
