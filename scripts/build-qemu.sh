@@ -19,9 +19,18 @@ pristine=$("$here/scripts/fetch-qemu.sh" "$cache/src")
 version=$(basename "$pristine")
 
 mapfile -t patches < <(sed "s|^|$here/patches/qemu/|" "$here/patches/qemu/series")
+# Where the emulator looks for firmware, in this order: the one list, built
+# into the binary, so that build/fph-qemu, `make install` and the fph-qemu
+# package all find the same files without -L.  It is Debian's own qemu's
+# (FIRMWAREPATH in its debian/rules): qemu-system-data in /usr/share/qemu
+# (and ipxe-qemu's NIC ROMs there from Debian 13 on), seabios in
+# /usr/share/seabios, ipxe-qemu's NIC ROMs in /usr/lib/ipxe/qemu on Debian 12.
+firmware_path=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+# slirp: -nic user, the default NIC's backend.
 configure_args=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
     --enable-modules --without-default-features --enable-kvm --enable-tcg
-    --disable-docs --disable-install-blobs)
+    --enable-slirp --disable-docs --disable-install-blobs
+    --firmwarepath="$firmware_path")
 key=$( { echo "$version"; cat "${patches[@]}"; echo "${configure_args[*]}";
          cat "$0"; } | sha256sum | cut -c1-16)
 top=$cache/build-$version-$key
@@ -44,6 +53,14 @@ else
         { tail -20 "$top/build/configure.log" >&2; exit 1; }
     ninja -C "$top/build" "${targets[@]}" >"$top/build/ninja.log" 2>&1 ||
         { grep -E -B2 -A10 'FAILED|error' "$top/build/ninja.log" | head -60 >&2; exit 1; }
+    # Run from its build tree, QEMU looks for every configured directory
+    # under build/qemu-bundle, where `meson install` would put it: link
+    # the firmware directories there to the real ones.
+    IFS=: read -ra fw_dirs <<<"$firmware_path"
+    for d in "${fw_dirs[@]}"; do
+        mkdir -p "$top/build/qemu-bundle${d%/*}"
+        ln -sfn "$d" "$top/build/qemu-bundle$d"
+    done
     touch "$top/.complete"
     # Keep the cache small: older builds of other keys go.
     find "$cache" -maxdepth 1 -name 'build-*' -type d ! -path "$top" \

@@ -5,15 +5,16 @@
 # PREFIX/bin/qemu-system-x86_64          patched QEMU (relocatable build)
 # PREFIX/lib/x86_64-linux-gnu/qemu/      its module dir: QEMU's modules and
 #                                        qom-free-page-hint.so (+ per-type links)
-# PREFIX/share/qemu/                     links to Debian's firmware (seabios,
-#                                        qemu-system-data, ipxe-qemu's NIC ROMs)
+# Firmware: the emulator has the list of Debian's firmware directories
+# built in (scripts/build-qemu.sh, firmware_path), as build/fph-qemu and
+# the fph-qemu package (which Depends on seabios, qemu-system-data and
+# ipxe-qemu) have: nothing to install for it.
 set -euo pipefail
 build=$(realpath "$1") prefix=$2
 # shellcheck source=/dev/null
 . "$build/qemu.env"
 moddir=$prefix/lib/x86_64-linux-gnu/qemu
-datadir=$prefix/share/qemu
-install -d "$prefix/bin" "$moddir" "$datadir"
+install -d "$prefix/bin" "$moddir"
 install -m 755 "$QEMU_BUILD/qemu-system-x86_64" "$prefix/bin/"
 for so in "$QEMU_BUILD"/*.so; do
     install -m 755 "$so" "$moddir/"
@@ -27,12 +28,5 @@ for link in "$build"/module/qemu-modules/qom-*.so; do
     if [ "$name" != qom-free-page-hint.so ] && [ "$(realpath "$link")" = "$fph_so" ]; then
         ln -sf qom-free-page-hint.so "$moddir/$name"
     fi
-done
-# Firmware: the +ds source ships none; QEMU looks in its relocated datadir.
-# (The packages that provide them: fph-qemu Depends and Build-Depends on
-# seabios, qemu-system-data and ipxe-qemu.)
-for f in /usr/share/seabios/* /usr/share/qemu/* /usr/lib/ipxe/qemu/*; do
-    [ -e "$f" ] || continue     # a directory missing or empty
-    [ -e "$datadir/$(basename "$f")" ] || ln -s "$f" "$datadir/"
 done
 echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir)"

@@ -226,18 +226,12 @@ def parse_kv(output: str, prefix: str | None = None) -> dict[str, str]:
 DEFAULT_APPEND = "console=ttyS0 transparent_hugepage=never quiet"
 
 
-# Where the emulator is told to look for firmware (-L): Debian's, for the
-# build tree's emulator; empty for an installed one that finds its own.
-FIRMWARE_DIRS = ["/usr/share/seabios", "/usr/share/qemu"]
-
-
 def qemu_args(image_dir: str, mem: str = "1G", append: str = DEFAULT_APPEND,
               extra: list[str] | None = None, smp: int = 1) -> list[str]:
     """QEMU arguments for the fph test guest (TCG, q35); QEMUMachine adds
     the monitor, the console and -display none."""
     return ["-machine", "q35", "-accel", "tcg", "-m", mem,
             "-smp", str(smp), "-nodefaults", "-no-user-config",
-            *[a for d in FIRMWARE_DIRS for a in ("-L", d)],
             "-kernel", os.path.join(image_dir, "vmlinuz"),
             "-initrd", os.path.join(image_dir, "initramfs"),
             "-append", append, *(extra or [])]

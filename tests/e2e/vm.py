@@ -93,7 +93,6 @@ class DiskImage:
         is on the disk, as shared-storage migration wants)."""
         return ["-machine", "q35", "-accel", "tcg", "-m", mem,
                 "-smp", str(smp), "-nodefaults", "-no-user-config",
-                "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
                 "-kernel", self.kernel, "-initrd", self.initrd,
                 "-append", self.append if append is None else append,
                 "-drive", f"if=none,id=root,file={disk},format=qcow2,"

@@ -61,6 +61,8 @@ EXTRA = [
     # migration/vmstate-types.c: VMSTATE_UINT32_EQUAL mismatch
     ("qemu migration/vmstate-types.c", "%x != %x"),
     ("qemu migration/vmstate.c", "Failed to load %s:%s"),
+    # hw/pci/pci.c: a NIC's boot ROM in none of the firmware directories
+    ("qemu hw/pci/pci.c", 'failed to find romfile "%s"'),
     # Linux: loading a driver built for another kernel
     ("linux kernel/module", "disagrees about version of symbol %s"),
     ("linux kernel/module", "version magic '%s' should be '%s'"),

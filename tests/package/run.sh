@@ -26,9 +26,12 @@
 #    reclaim helper's files.
 # 3. A busybox guest image with that DKMS-built module, loaded by modalias
 #    (scripts/build-guest-image.sh, FPH_MODPROBE=1); in the chroot (its own
-#    PID and mount namespaces, /proc /sys /dev mounted), migrate.py migrates
-#    it with /opt/fph/bin/qemu-system-x86_64 and fph: pages skipped, the
-#    pattern intact on the destination.
+#    PID and mount namespaces, /proc /sys /dev mounted), migrate.py starts
+#    /opt/fph/bin/qemu-system-x86_64 with the default NIC and with
+#    -nic user,model=virtio-net-pci (their boot ROMs found) and has it list
+#    -object free-page-hint,help (tests/install/emulator_check.py), then
+#    migrates the guest, with a virtio-net card, with it and fph: pages
+#    skipped, the pattern intact on the destination.
 # 4. A kernel outside the driver's gates: the installed dkms.conf's gates
 #    narrowed to 6.1 (what guest/kernels-regex.sh makes of "6.1:97:23"), so
 #    that SUITE-backports' kernel (linux-image-amd64 there: 6.12 in
@@ -145,7 +148,8 @@ echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only
 # ---- 3. migrate ------------------------------------------------------------
 t=$r/root/fph-test
 mkdir -p "$t/e2e" "$t/guest"
-cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" "$t/e2e/"
+cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" \
+    "$root/tests/install/emulator_check.py" "$t/e2e/"
 cp -a "$QEMU_SRC/python" "$t/python"
 if ! KROOT=$kroot KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
         FPH_WORKLOAD=$build/tools/workload/fph-workload \
