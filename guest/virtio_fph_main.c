@@ -42,6 +42,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -127,6 +128,7 @@ struct fph {
 	u32 disabled;		/* enum fph_disabled */
 	u32 done_epoch;		/* last epoch a pass was started for */
 	bool pcp;		/* per-CPU walks possible (fph_pcp_init()) */
+	bool hold_pass;		/* debugfs: passes wait between batches */
 	unsigned int polls;	/* lock holds since the last epoch read */
 	struct fph_buf cand;	/* phase 1 */
 	struct fph_buf conf;	/* phase 2 */
@@ -350,6 +352,16 @@ static int fph_confirm_pcp(struct fph *fph, u32 epoch, struct fph_walk *w)
 }
 
 /*
+ * debugfs hold_pass: a test holds a pass between two batches, to act while
+ * a pass runs (post a reclaim result); the epoch ending or unload lets go.
+ */
+static void fph_hold(struct fph *fph, u32 epoch)
+{
+	while (READ_ONCE(fph->hold_pass) && fph_epoch_ok(fph, epoch))
+		msleep(20);
+}
+
+/*
  * Both phases for the candidates collected so far; empties fph->cand.
  * @pcp: NULL if they are buddy blocks; else a walk over the per-CPU lists
  * they came from, for phase 2.
@@ -378,6 +390,8 @@ static int fph_batch(struct fph *fph, u32 epoch, struct fph_walk *pcp)
 	if (err == -EAGAIN)
 		fph->st.stale_batches++;
 	fph_buf_reset(&fph->cand);
+	if (!err)
+		fph_hold(fph, epoch);
 	return err;
 }
 
@@ -683,6 +697,7 @@ static void fph_debugfs_init(struct fph *fph)
 	debugfs_create_u32("disabled_reason", 0444, fph->dbg, &fph->disabled);
 	debugfs_create_u32("epoch", 0444, fph->dbg, &fph->done_epoch);
 	debugfs_create_u32("max_ranges", 0444, fph->dbg, &fph->cand.cap);
+	debugfs_create_bool("hold_pass", 0600, fph->dbg, &fph->hold_pass);
 	fph_reclaim_debugfs(&fph->reclaim, fph->dbg);
 }
 

@@ -221,27 +221,30 @@ def test_swap_on() -> None:
         rig.close()
 
 
-# The test's own helper (test_result_mid_pass): once a request is out and
-# the driver's first pass has sent two batches, drop the clean page cache
-# and post the result; log the driver's pass count then and when the
-# driver has reported.
+# The test's own helper (test_result_mid_pass): hold passes between
+# batches (debugfs hold_pass); once a request is out and the epoch's pass
+# has sent a batch (and so waits), drop the clean page cache, post the
+# result, log the driver's pass count, let the pass go on; log the pass
+# count again when the driver has reported.
 DBG = "/sys/kernel/debug/virtio_fph"
 MID_PASS_HELPER = (
     "d=$(echo /sys/bus/virtio/drivers/virtio_fph/virtio*); "
     "echo 1 >$d/reclaim_helper; "
-    "until read -r seq _ <$d/reclaim_request && [ $seq != 0 ]; do sleep 0.01; done; "
     f"b=$(cat {DBG}/batches); "
-    f"until [ $(cat {DBG}/batches) -gt $((b + 1)) ]; do :; done; "
+    f"echo Y >{DBG}/hold_pass; "
+    "until read -r seq _ <$d/reclaim_request && [ $seq != 0 ]; do sleep 0.01; done; "
+    f"until [ $(cat {DBG}/batches) -gt $b ]; do sleep 0.01; done; "
     "f=$(awk '/^Buffers:/ {print $2}' /proc/meminfo); "
     "echo 1 >/proc/sys/vm/drop_caches; "
     "g=$(awk '/^Buffers:/ {print $2}' /proc/meminfo); "
     "echo \"$seq $(( (f - g) * 1024 )) ok\" >$d/reclaim_result; "
     f"echo passes-at-post $(cat {DBG}/passes) >/run/mid-pass.log; "
-    f"until [ $(cat {DBG}/reclaim_last_us) != 0 ]; do :; done; "
+    f"echo N >{DBG}/hold_pass; "
+    f"until [ $(cat {DBG}/reclaim_last_us) != 0 ]; do sleep 0.01; done; "
     f"echo passes-at-report $(cat {DBG}/passes) epoch $(cat {DBG}/epoch) "
     ">>/run/mid-pass.log")
 # Free 4 KiB holes for the pass to walk: tens of thousands of one-range
-# requests, a pass of seconds (the helper's own steps take under one).
+# requests, a pass of seconds.
 MID_PASS_FRAGMENT_MIB = 128
 
 
