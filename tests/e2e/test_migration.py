@@ -113,7 +113,12 @@ def test_numa_verify() -> None:
     verify = S.guestctl.parse_kv(fph.verify, "verify")
     assert verify["bad"] == "0" and int(verify["pages"]) == 32768, verify
     assert st["hintable-bytes"] >= (1024 - 1) << 20, st
-    assert fph.transferred < 0.25 * base.transferred, "not < 25% of default"
+    # What freed_dirty bounds: little more than the guest has not free.  A
+    # fraction of the default's bytes would depend on the guest kernel's
+    # own footprint (default ~910 MiB both; fph 202 MiB on 6.1, not free
+    # 229; 235 MiB on Debian 13's 6.12, not free 306: 0.22 and 0.26 of
+    # the default).  Freed memory of either node sent would be ~600 MiB.
+    assert fph.transferred <= 1.3 * fph.unfree_bytes, "over 1.3x not free"
     check_stats_consistent(base, fph)
 
 
