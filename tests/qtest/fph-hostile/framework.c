@@ -280,6 +280,44 @@ void fph_prepare(FphHostile *h, const char *what, const uint64_t *ranges,
     }
 }
 
+uint64_t fph_big_page(uint64_t k)
+{
+    uint64_t addr = BIG_BASE + k * PAGE;
+
+    g_assert_cmpuint(k, <, 2ULL * BIG_ARMED);
+    return addr < BIG_LOW_END ? addr : addr - BIG_LOW_END + BIG_HIGH;
+}
+
+void fph_big_every_other(FphHostile *h, uint16_t type, unsigned odd)
+{
+    g_autofree uint64_t *r = g_new(uint64_t, 2 * BIG_MAX_RANGES);
+    QFphStats d = fph_d_batch(type, BIG_MAX_RANGES);
+    unsigned k, i;
+
+    if (type == CAND) {
+        d.armed = BIG_MAX_RANGES;
+    } else {
+        d.skipped = BIG_MAX_RANGES;
+    }
+    for (k = 0; k < BIG_ARMED / BIG_MAX_RANGES; k++) {
+        QFphChain c;
+
+        for (i = 0; i < BIG_MAX_RANGES; i++) {
+            r[2 * i] = fph_big_page(2 * ((uint64_t)k * BIG_MAX_RANGES + i) +
+                                    odd);
+            r[2 * i + 1] = PAGE;
+        }
+        qfph_chain_init(&c, qfph_req(type, h->epoch, r, BIG_MAX_RANGES), 16);
+        qvirtio_fph_run_chains(&h->d, &c, 1, true);
+        fph_check_chain(h, type == CAND ? "arm every other page" :
+                        "skip every other page", &c,
+                        WANT_OK(BIG_MAX_RANGES, 0));
+        qfph_chain_clear(&c);
+        qfph_stats_add(&h->expect, &d, 1);
+    }
+    fph_check_stats(h, "every other page of the big region");
+}
+
 uint64_t fph_fresh_page(FphHostile *h)
 {
     g_assert_cmpuint(h->next_fresh, <, STOPA);

@@ -92,6 +92,21 @@
 #define CAND VIRTIO_FPH_REQ_CANDIDATES
 #define CONF VIRTIO_FPH_REQ_CONFIRM
 
+/*
+ * The big machine, for cases that pass BIG_MACHINE as machine_args:
+ * max-ranges at its limit, and RAM for an armed set at the core's cap
+ * (BIG_ARMED intervals: every other page of the region from BIG_BASE, 2 *
+ * BIG_ARMED pages, 8 GiB).  With 9 GiB the pc machine puts 3 GiB below 4
+ * GiB and the rest from 4 GiB up; the region ends at BIG_END.
+ */
+#define BIG_MAX_RANGES 65536
+#define BIG_MACHINE "-m 9G -global virtio-fph-pci.max-ranges=65536 "
+#define BIG_BASE (256 * MiB)
+#define BIG_LOW_END (3ULL << 30)
+#define BIG_HIGH (4ULL << 30)
+#define BIG_ARMED (1u << 20)
+#define BIG_END (BIG_HIGH + 2ULL * BIG_ARMED * PAGE - (BIG_LOW_END - BIG_BASE))
+
 /* One case's world: two QEMUs migrating, the driver bound to the source. */
 typedef struct FphHostile {
     QTestState *src, *dst;
@@ -137,6 +152,7 @@ void fph_hostile_add_ring_tests(void);
 void fph_hostile_add_reset_tests(void);
 void fph_hostile_add_migration_tests(void);
 void fph_hostile_add_latency_tests(void);
+void fph_hostile_add_runs_tests(void);
 void fph_hostile_add_reentry_tests(void);
 
 /* What a case expects back. */
@@ -183,6 +199,15 @@ void fph_prepare(FphHostile *h, const char *what, const uint64_t *ranges,
  * is skipped, the range counts as not armed.
  */
 void fph_clip_case(FphHostile *h);
+
+/* The @k-th page of the big region (k < 2 * BIG_ARMED). */
+uint64_t fph_big_page(uint64_t k);
+/*
+ * Arm (@type CAND) or skip (CONF) every other page of the big region, the
+ * even ones (@odd 0) or the odd ones: BIG_ARMED single pages, checked
+ * like any other request; a skip expects them all still to be sent.
+ */
+void fph_big_every_other(FphHostile *h, uint16_t type, unsigned odd);
 
 /* A page this case has not hinted yet. */
 uint64_t fph_fresh_page(FphHostile *h);

@@ -163,17 +163,6 @@ static void test_main_loop_latency(FphHostile *h, const void *data)
 /* --- the ring kept full of max-size requests that plan no work --------- */
 
 /*
- * max-ranges at its limit, and RAM for an armed set at the core's cap
- * (2^20 intervals, every other page from 256 MiB): the pc machine puts
- * RAM above 3.5 GiB from 4 GiB up and the rest below 3 GiB.
- */
-#define FULL_MAX_RANGES 65536
-#define FULL_MACHINE "-m 9G -global virtio-fph-pci.max-ranges=65536 "
-#define FULL_BASE (256 * MiB)
-#define FULL_LOW_END (3ULL << 30)
-#define FULL_HIGH (4ULL << 30)
-#define FULL_ARMED (1u << 20)
-/*
  * Long enough for the armed set to be built first (~1.2 s; the migration
  * waits meanwhile), so that the timer fires during the flood.
  */
@@ -185,14 +174,6 @@ static void test_main_loop_latency(FphHostile *h, const void *data)
 #define FULL_FLOOD_S 10
 /* Slow enough that the migration is still running at the end. */
 #define FULL_BANDWIDTH (16 * KiB)
-
-/* The k-th page of the region. */
-static uint64_t full_page(uint64_t k)
-{
-    uint64_t addr = FULL_BASE + k * PAGE;
-
-    return addr < FULL_LOW_END ? addr : addr - FULL_LOW_END + FULL_HIGH;
-}
 
 /*
  * A ring kept full of one request: each chain reads the same request
@@ -297,30 +278,6 @@ static void full_ring_drain(FullRing *f)
     }
 }
 
-/* Arm every other page of the region, FULL_ARMED intervals. */
-static void full_arm(FphHostile *h)
-{
-    g_autofree uint64_t *r = g_new(uint64_t, 2 * FULL_MAX_RANGES);
-    QFphStats d = fph_d_batch(CAND, FULL_MAX_RANGES);
-    unsigned k, i;
-
-    d.armed = FULL_MAX_RANGES;
-    for (k = 0; k < FULL_ARMED / FULL_MAX_RANGES; k++) {
-        QFphChain c;
-
-        for (i = 0; i < FULL_MAX_RANGES; i++) {
-            r[2 * i] = full_page(2 * ((uint64_t)k * FULL_MAX_RANGES + i));
-            r[2 * i + 1] = PAGE;
-        }
-        qfph_chain_init(&c, qfph_req(CAND, h->epoch, r, FULL_MAX_RANGES), 16);
-        qvirtio_fph_run_chains(&h->d, &c, 1, true);
-        fph_check_chain(h, "arm", &c, WANT_OK(FULL_MAX_RANGES, 0));
-        qfph_chain_clear(&c);
-        qfph_stats_add(&h->expect, &d, 1);
-    }
-    fph_check_stats(h, "armed set full");
-}
-
 /*
  * The worst a request can cost without planning any work: max-ranges
  * single pages, each between two armed ones (two full lookups in the
@@ -328,18 +285,18 @@ static void full_arm(FphHostile *h)
  */
 static GByteArray *full_no_work_confirm(FphHostile *h)
 {
-    g_autofree uint64_t *r = g_new(uint64_t, 2 * FULL_MAX_RANGES);
+    g_autofree uint64_t *r = g_new(uint64_t, 2 * BIG_MAX_RANGES);
     GRand *rand = g_rand_new_with_seed(32);
     unsigned i;
 
-    for (i = 0; i < FULL_MAX_RANGES; i++) {
-        uint64_t k = g_rand_int_range(rand, 0, FULL_ARMED - 1);
+    for (i = 0; i < BIG_MAX_RANGES; i++) {
+        uint64_t k = g_rand_int_range(rand, 0, BIG_ARMED - 1);
 
-        r[2 * i] = full_page(2 * k + 1);
+        r[2 * i] = fph_big_page(2 * k + 1);
         r[2 * i + 1] = PAGE;
     }
     g_rand_free(rand);
-    return qfph_req(CONF, h->epoch, r, FULL_MAX_RANGES);
+    return qfph_req(CONF, h->epoch, r, BIG_MAX_RANGES);
 }
 
 static QDict *full_reclaim_stats(FphHostile *h)
@@ -425,18 +382,18 @@ static void test_full_ring_no_work(FphHostile *h, const void *data)
     QFphStats d, s;
     unsigned i;
 
-    g_assert_cmpuint(h->max_ranges, ==, FULL_MAX_RANGES);
+    g_assert_cmpuint(h->max_ranges, ==, BIG_MAX_RANGES);
     t = g_get_monotonic_time();
     full_migrate_with_reclaim(h);
     for (i = 0; i < LAT_ROUNDS; i++) {
         qmp_round_trip(&idle_log);
     }
     idle = latency_of(idle_rtt, LAT_ROUNDS);
-    full_arm(h);
+    fph_big_every_other(h, CAND, 0);
     armed_ms = (g_get_monotonic_time() - t) / 1000;
     g_test_message("armed set of %u intervals built within %" PRId64 " ms "
                    "of the migration's start (reclaim-timeout %u ms)",
-                   FULL_ARMED, armed_ms, FULL_RECLAIM_TIMEOUT_MS);
+                   BIG_ARMED, armed_ms, FULL_RECLAIM_TIMEOUT_MS);
 
     req = full_no_work_confirm(h);
     used0 = h->d.used_idx;
@@ -455,7 +412,7 @@ static void test_full_ring_no_work(FphHostile *h, const void *data)
         g_test_message("full ring %u: %u QMP round trips, %" PRIu64
                        " requests of %u no-work ranges answered meanwhile: "
                        "p50 %.2f ms, p99 %.2f ms, max %.2f ms", i + 1, log.n,
-                       f.ok - before, FULL_MAX_RANGES, l.p50 / 1000.0,
+                       f.ok - before, BIG_MAX_RANGES, l.p50 / 1000.0,
                        l.p99 / 1000.0, l.max / 1000.0);
         /* The epoch is open throughout: nothing is stale. */
         g_assert_cmpuint(f.stale, ==, 0);
@@ -470,7 +427,7 @@ static void test_full_ring_no_work(FphHostile *h, const void *data)
     }
     g_test_message("main loop with the ring full of no-work requests at "
                    "max-ranges %u: p99 %.2f ms, max %.2f ms (idle: p99 "
-                   "%.2f ms, max %.2f ms)", FULL_MAX_RANGES,
+                   "%.2f ms, max %.2f ms)", BIG_MAX_RANGES,
                    best.p99 / 1000.0, best.max / 1000.0, idle.p99 / 1000.0,
                    idle.max / 1000.0);
 
@@ -516,10 +473,10 @@ static void test_full_ring_no_work(FphHostile *h, const void *data)
     answered = f.ok + f.stale;
     g_test_message("%" PRIu64 " requests answered, %" PRIu64 " of them "
                    "stale", answered, f.stale);
-    d = fph_d_batch(CONF, FULL_MAX_RANGES);
-    d.rej[QFPH_REJ_NOT_ARMED] = FULL_MAX_RANGES;
+    d = fph_d_batch(CONF, BIG_MAX_RANGES);
+    d.rej[QFPH_REJ_NOT_ARMED] = BIG_MAX_RANGES;
     qfph_stats_add(&h->expect, &d, f.ok);
-    d = fph_d_stale(CONF, FULL_MAX_RANGES);
+    d = fph_d_stale(CONF, BIG_MAX_RANGES);
     qfph_stats_add(&h->expect, &d, f.stale);
     fph_check_stats(h, "full ring");
     fph_assert_alive(h->src);
@@ -533,7 +490,7 @@ static void test_full_ring_no_work(FphHostile *h, const void *data)
 
 void fph_hostile_add_latency_tests(void)
 {
-    static const FphHostileArgs full = { .machine_args = FULL_MACHINE };
+    static const FphHostileArgs full = { .machine_args = BIG_MACHINE };
 
     fph_hostile_add("main-loop-latency", test_main_loop_latency);
     fph_hostile_add_args("full-ring-no-work", test_full_ring_no_work, &full);

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     fph_hostile_add_reset_tests();
     fph_hostile_add_migration_tests();
     fph_hostile_add_latency_tests();
+    fph_hostile_add_runs_tests();
     fph_hostile_add_reentry_tests();
     return g_test_run();
 }
