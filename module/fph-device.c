@@ -6,7 +6,7 @@
  * answers; the driver sends the ranges that are still free (phase 2); the
  * device skips them.  Validation and the protocol state live in the C++
  * core (module/core); this file is the virtio and QOM glue.
- * See docs/protocol.rst.
+ * See docs/virtio-fph-spec.rst.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

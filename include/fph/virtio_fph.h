@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-or-later OR BSD-3-Clause) */
 /*
  * virtio free-page-hint (fph) device protocol, shared by the QEMU module
- * and the Linux guest driver.  Specified in docs/protocol.rst; this header
- * is the single definition of the wire format.
+ * and the Linux guest driver.  Specified in docs/virtio-fph-spec.rst
+ * (tests/unit/test_spec.py checks it against this header, the single
+ * definition of the wire format).
  *
  * All fields are little-endian.  A request is one descriptor chain:
  * driver-readable struct virtio_fph_req followed by nr_ranges
@@ -53,7 +54,7 @@ struct virtio_fph_config {
 	/* With VIRTIO_FPH_F_RECLAIM; the device's part (RO): */
 	/* Clean page cache to reclaim for request reclaim_seq, in bytes. */
 	fph_le64 reclaim_bytes;
-	/* Last reclaim request, 0 if none; see docs/protocol.rst. */
+	/* Last reclaim request, 0 if none; see docs/virtio-fph-spec.rst. */
 	fph_le32 reclaim_seq;
 	/* How long the device waits for the report, in milliseconds. */
 	fph_le32 reclaim_timeout_ms;
