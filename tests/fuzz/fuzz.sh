@@ -22,10 +22,19 @@ bin=$out/fuzz_request
 log() { echo "fuzz: $*" >&2; }
 
 # clang++ with the libFuzzer runtime (Debian: clang and libclang-rt-dev, the
-# runtime of the release's clang: 14 on Debian 12, 19 on Debian 13).
+# runtime of the release's clang: 14 on Debian 12, 19 on Debian 13).  Asked
+# of clang++ itself, by linking a fuzz target: where the runtime lies differs
+# (Debian 13's clang 19 names a -print-runtime-dir that does not exist).
 have_fuzzer_rt() {
-    command -v clang++ >/dev/null &&
-        [ -f "$(clang++ -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-x86_64.a" ]
+    local probe rc
+    command -v clang++ >/dev/null || return 1
+    probe=$(mktemp -d)
+    echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char *, unsigned long) { return 0; }' \
+        >"$probe/probe.cpp"
+    clang++ -fsanitize=fuzzer "$probe/probe.cpp" -o "$probe/probe" 2>/dev/null
+    rc=$?
+    rm -rf "$probe"
+    return $rc
 }
 ensure_clang() {
     have_fuzzer_rt && return
