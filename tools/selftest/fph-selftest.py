@@ -155,8 +155,10 @@ def explain_launch(qemu: str, log: str, accel: str) -> str:
         return (f"QEMU cannot find its firmware: {log.strip()}.  Fix: "
                 "apt-get install seabios qemu-system-data ipxe-qemu (fph-qemu "
                 f"depends on them); QEMU looks in {dirs}")
-    if "/dev/kvm" in low and "permission" in low:
-        return f"{log.strip()}.  Fix: {kvm_state()[1]}"
+    if "kvm" in low and "permission denied" in low:
+        fix = kvm_state()[1] or ("let this user open /dev/kvm (group kvm) "
+                                 "or run as root")
+        return f"{log.strip()}.  Fix: {fix}"
     if "free-page-hint" in low:
         return (f"{log.strip()}.  Fix: apt-get install --reinstall fph-qemu "
                 f"(module directory {module_dir(qemu)})")
