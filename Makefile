@@ -82,6 +82,17 @@ QEMU_PYTHONPATH = $(shell . $(BUILD)/qemu.env && echo $$QEMU_SRC/python)
 demo: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) tests/e2e/demo.py $(BUILD)/fph-qemu $(BUILD)/guest
 
+# fph-selftest (tools/selftest, docs/usage.rst "Before you enable fph"),
+# as the fph-qemu package installs it, on build/fph-qemu and make image's
+# guest: KVM where /dev/kvm works, else TCG; a 2 GiB guest (SELFTEST_ARGS:
+# --mem 4096, --accel tcg, --scenarios churn, ...).
+SELFTEST_ARGS ?=
+.PHONY: selftest
+selftest: image
+	PYTHONPATH=$(QEMU_PYTHONPATH) tools/selftest/fph-selftest.py \
+	  --qemu $(BUILD)/fph-qemu --guest $(BUILD)/guest \
+	  --json $(BUILD)/fph-selftest.json $(SELFTEST_ARGS)
+
 # Benchmark fph against default QEMU and virtio-balloon (docs/benchmarks.md).
 # `make bench` runs the full matrix (BENCH_MATRIX=reduced for the smaller one,
 # BENCH_ARGS for more fph-bench options) and rewrites docs/benchmarks/ and the

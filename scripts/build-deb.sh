@@ -106,7 +106,8 @@ fi
 
 # ---- this machine's release --------------------------------------------------
 [ -f "$build/qemu.env" ] || { log "no $build/qemu.env: run make build first"; exit 1; }
-"$here/scripts/apt-install.sh" debhelper dh-dkms dpkg-dev seabios qemu-system-data ipxe-qemu >&2
+"$here/scripts/apt-install.sh" debhelper dh-dkms dpkg-dev seabios qemu-system-data ipxe-qemu \
+    linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils zstd >&2
 
 out=$build/deb
 stage=$out/fph-$ver

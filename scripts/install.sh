@@ -5,6 +5,12 @@
 # PREFIX/bin/qemu-system-x86_64          patched QEMU (relocatable build)
 # PREFIX/lib/x86_64-linux-gnu/qemu/      its module dir: QEMU's modules and
 #                                        qom-free-page-hint.so (+ per-type links)
+# PREFIX/bin/fph-selftest                tools/selftest/fph-selftest.py, with
+# PREFIX/share/fph/selftest/python/      its Python: QEMU's python/qemu and
+#                                        tests/e2e's scenario, vm, guestctl
+# PREFIX/share/fph/selftest/guest/       its guest: BUILDDIR/guest (make
+#                                        image; debian/rules builds it), if
+#                                        there (FPH_INSTALL_GUEST=1: required)
 # Firmware: the emulator has the list of Debian's firmware directories
 # built in (scripts/build-qemu.sh, firmware_path), as build/fph-qemu and
 # the fph-qemu package (which Depends on seabios, qemu-system-data and
@@ -29,4 +35,21 @@ for link in "$build"/module/qemu-modules/qom-*.so; do
         ln -sf qom-free-page-hint.so "$moddir/$name"
     fi
 done
-echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir)"
+# The selftest: the same files tests/e2e runs, one source.
+root=$(cd "$(dirname "$0")/.." && pwd)
+share=$prefix/share/fph/selftest
+install -d "$share/python"
+install -m 755 "$root/tools/selftest/fph-selftest.py" "$prefix/bin/fph-selftest"
+install -m 644 "$root"/tests/e2e/{scenario,vm,guestctl}.py "$share/python/"
+(cd "$QEMU_SRC/python" && find qemu -name '*.py' -o -name py.typed) |
+    while read -r f; do install -D -m 644 "$QEMU_SRC/python/$f" "$share/python/$f"; done
+if [ -f "$build/guest/initramfs" ]; then
+    install -d "$share/guest"
+    install -m 644 "$build"/guest/{vmlinuz,initramfs,kver} "$share/guest/"
+elif [ "${FPH_INSTALL_GUEST:-0}" = 1 ]; then
+    echo "install.sh: no $build/guest/initramfs (the selftest's guest)" >&2
+    exit 1
+else
+    echo "install.sh: no $build/guest (make image): fph-selftest needs --guest" >&2
+fi
+echo "installed: $prefix/bin/qemu-system-x86_64 (module dir $moddir), $prefix/bin/fph-selftest"

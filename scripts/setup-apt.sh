@@ -52,13 +52,16 @@ fi
 
 # What builds QEMU and the project (and what a minimal Debian lacks:
 # QEMU's configure makes a venv, python3-venv; meson setup looks for
-# pytest), and its packages (make deb).
+# pytest), and its packages (make deb; fph-qemu carries fph-selftest's
+# guest: a kernel, the driver built for it, busybox).
 build=(
     build-essential git pkg-config ninja-build dpkg-dev
     python3 python3-venv python3-pytest
     libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libslirp-dev
     googletest libgtest-dev libgmock-dev
     debhelper dh-dkms seabios qemu-system-data ipxe-qemu
+    linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod
+    xz-utils zstd
 )
 # The tests' as well (make check-fresh): ps, xz and zstd among them.
 tests=(

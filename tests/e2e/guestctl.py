@@ -227,10 +227,12 @@ DEFAULT_APPEND = "console=ttyS0 transparent_hugepage=never quiet"
 
 
 def qemu_args(image_dir: str, mem: str = "1G", append: str = DEFAULT_APPEND,
-              extra: list[str] | None = None, smp: int = 1) -> list[str]:
-    """QEMU arguments for the fph test guest (TCG, q35); QEMUMachine adds
-    the monitor, the console and -display none."""
-    return ["-machine", "q35", "-accel", "tcg", "-m", mem,
+              extra: list[str] | None = None, smp: int = 1,
+              accel: str = "tcg") -> list[str]:
+    """QEMU arguments for the fph test guest (q35; TCG unless @accel, the
+    -accel argument: "kvm,dirty-ring-size=4096"); QEMUMachine adds the
+    monitor, the console and -display none."""
+    return ["-machine", "q35", "-accel", accel, "-m", mem,
             "-smp", str(smp), "-nodefaults", "-no-user-config",
             "-kernel", os.path.join(image_dir, "vmlinuz"),
             "-initrd", os.path.join(image_dir, "initramfs"),

@@ -51,15 +51,19 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         prepare: list[str], during: list[str] | None = None,
         after: list[str] | None = None, mem_mib: int = 1024,
         bandwidth: int = DEFAULT_BANDWIDTH, keep: bool = False,
-        extra: list[str] | None = None, log=print, smp: int = 1) -> Result:
+        extra: list[str] | None = None, log=print, smp: int = 1,
+        accel: str = "tcg", on_arrival=None) -> Result:
     """Boot, run @prepare in the guest, start @during, migrate, run @after
     on the destination (each must exit 0).  @extra: more QEMU arguments,
-    the same on both sides (a RAM layout); @smp: vCPUs on both sides."""
+    the same on both sides (a RAM layout); @smp: vCPUs on both sides;
+    @accel: the -accel argument of both sides (default TCG).
+    @on_arrival(guest): called with the destination's guest before
+    @after (fph-selftest --x-corrupt-page damages a page there)."""
     workdir = tempfile.mkdtemp(prefix=f"fph-{scenario}-")
     src = dst = None
     try:
         src = V.VM(qemu, image_dir, workdir, "src", mem=f"{mem_mib}M", fph=fph,
-                   extra=extra, smp=smp)
+                   extra=extra, smp=smp, accel=accel)
         guest = src.connect_guest(wait_ready=True)
         for cmd in prepare:
             guest.check(cmd, timeout=300)
@@ -68,7 +72,8 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         meminfo = guestctl.parse_kv(guest.check("fph-workload meminfo"),
                                     "meminfo")
         dst = V.VM(qemu, image_dir, workdir, "dst", mem=f"{mem_mib}M",
-                   fph=fph, incoming="defer", extra=extra, smp=smp)
+                   fph=fph, incoming="defer", extra=extra, smp=smp,
+                   accel=accel)
         sock = os.path.join(workdir, "migration.sock")
         dst.cmd("migrate-incoming", uri=f"unix:{sock}")
         info = V.migrate(src, dst, f"unix:{sock}", bandwidth)
@@ -86,6 +91,8 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
             res.pages_skipped = res.fph_stats["pages-skipped"]
             res.bytes_skipped = res.fph_stats["bytes-skipped"]
         guest2 = dst.connect_guest(wait_ready=False)
+        if on_arrival:
+            on_arrival(guest2)
         outs = [guest2.check(cmd, timeout=300) for cmd in after or []]
         res.verify = "".join(outs).strip()
         return res

@@ -87,11 +87,12 @@ class DiskImage:
         return path
 
     def qemu_args(self, disk: str, mem: str = "1G", append: str | None = None,
-                  extra: list[str] | None = None, smp: int = 1) -> list[str]:
+                  extra: list[str] | None = None, smp: int = 1,
+                  accel: str = "tcg") -> list[str]:
         """QEMU arguments booting the image's kernel with its root on
         virtio-blk, the qcow2 @disk (cache=none: what reaches the disk
         is on the disk, as shared-storage migration wants)."""
-        return ["-machine", "q35", "-accel", "tcg", "-m", mem,
+        return ["-machine", "q35", "-accel", accel, "-m", mem,
                 "-smp", str(smp), "-nodefaults", "-no-user-config",
                 "-kernel", self.kernel, "-initrd", self.initrd,
                 "-append", self.append if append is None else append,
@@ -107,25 +108,28 @@ class VM(QEMUMachine):
     @append: the kernel command line (default: guestctl.DEFAULT_APPEND, or
     the disk image's own).  @disk: boot the DiskImage in @image_dir with
     @disk, a qcow2 overlay over it (DiskImage.overlay()), as its root.
-    @fph: with -object free-page-hint,id=fph0, plus @fph_opts (",reclaim=1G")."""
+    @fph: with -object free-page-hint,id=fph0, plus @fph_opts (",reclaim=1G").
+    @accel: the -accel argument (default TCG; fph-selftest: "kvm",
+    "kvm,dirty-ring-size=4096")."""
 
     def __init__(self, qemu: str, image_dir: str, workdir: str, name: str,
                  mem: str = "1G", fph: bool = True, incoming: str | None = None,
                  append: str | None = None,
                  extra: list[str] | None = None, smp: int = 1,
-                 disk: str | None = None, fph_opts: str = ""):
+                 disk: str | None = None, fph_opts: str = "",
+                 accel: str = "tcg"):
         self.image: DiskImage | None = None
         self.ready_timeout = 120.0
         if disk:
             self.image = DiskImage(image_dir)
             self.ready_timeout = DiskImage.READY_TIMEOUT
             args = self.image.qemu_args(disk, mem=mem, append=append,
-                                        extra=extra, smp=smp)
+                                        extra=extra, smp=smp, accel=accel)
         else:
             args = guestctl.qemu_args(image_dir, mem=mem,
                                       append=(guestctl.DEFAULT_APPEND if append is None
                                               else append),
-                                      extra=extra, smp=smp)
+                                      extra=extra, smp=smp, accel=accel)
         if fph:
             args += ["-object", f"free-page-hint,id=fph0{fph_opts}"]
         if incoming:
