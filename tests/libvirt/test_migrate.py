@@ -170,6 +170,13 @@ class Domain:
         self.sock = s
         self.guest = guestctl.Guest(s, log_path=os.path.join(
             self.rig.work, f"{self.name}.serial.log"))
+        if boot:
+            # Connected while the kernel boots (libvirt returns once
+            # QEMU runs): nothing is sent before the guest listens.
+            try:
+                self.guest.wait_ready(120)
+            except guestctl.GuestError:
+                pass
         while not self.guest.ping(timeout=10):
             if time.monotonic() > deadline:
                 raise guestctl.GuestError(f"{self.name}: guest does not answer "
@@ -248,18 +255,25 @@ class Migration:
         assert "Memory processed" in self.job, \
             f"domjobinfo --completed on {src.name}: {self.job}"
         self.transferred = rig.size_bytes(self.job["Memory processed"])
+        self.postcopy = "Resumed Post-copy" in self.events
         assert src.state(dom.name) == "shut off", src.state(dom.name)
         src.virsh("undefine", dom.name)
         dom.connect()
 
     def report(self) -> str:
-        j = self.job
+        j = {k: " ".join(v.split()) for k, v in self.job.items()}
         s = (f"{self.mode} {self.src.name} -> {self.dst.name}: "
              f"memory processed {mib(self.transferred)}, "
              f"data processed {j.get('Data processed', '?')}, "
              f"total time {j.get('Time elapsed', '?')}, "
              f"downtime {j.get('Total downtime', '?')}, "
              f"virsh migrate {self.seconds:.1f} s")
+        if self.mode == "postcopy":
+            s += (", switched to post-copy" if self.postcopy
+                  else ", NOT switched to post-copy")
+            if "Postcopy requests" in j:
+                s += f" ({j['Postcopy requests']} page requests)"
+
         if self.stats:
             s += (f"; source skipped {self.stats['pages-skipped']} pages "
                   f"({mib(self.stats['bytes-skipped'])})")
@@ -320,8 +334,11 @@ def run_domain(fph: bool) -> dict[str, Migration]:
             print("  " + ("fph:     " if fph else "default: ") + m.report())
             verify(dom)
             check_destination(dom, src)
+            print(f"    on {dst.name}: running, persistent"
+                  f"{', fph enabled, driver bound' if fph else ''}; "
+                  f"the {FILL_MIB} MiB fill verified; gone from {src.name}")
             if mode == "postcopy":
-                assert "Post-copy" in m.events, \
+                assert m.postcopy, \
                     f"no post-copy lifecycle event on {dst.name}: {m.events}"
                 out = dom.guest.check("fph-workload churn-status")
                 c = guestctl.parse_kv(out, "churn")
@@ -354,9 +371,11 @@ def test_fph() -> None:
         ratio = m.transferred / d.transferred
         print(f"  {mode:8s}: default {mib(d.transferred)} in {d.seconds:.1f} s, "
               f"fph {mib(m.transferred)} in {m.seconds:.1f} s, ratio {ratio:.2f}")
-    for mode in ("precopy", "parallel"):
+    # 600 of 1024 MiB freed, 128 MiB filled: ~0.25 measured (precopy and
+    # parallel), ~0.4 with post-copy (the guest churns 64 MiB meanwhile).
+    for mode, bound in (("precopy", 0.5), ("parallel", 0.5), ("postcopy", 0.7)):
         m, d = RESULTS[True][mode], base[mode]
-        assert m.transferred < 0.5 * d.transferred, \
+        assert m.transferred < bound * d.transferred, \
             f"{mode}: fph sent {mib(m.transferred)}, default {mib(d.transferred)}"
 
 
