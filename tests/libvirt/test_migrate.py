@@ -395,6 +395,9 @@ def main() -> int:
     if p.returncode != 0:
         print(f"Bail out! cannot install libvirt: {p.stdout[-500:]}")
         return 1
+    # meson's timeout sends SIGTERM: stop the two daemons and their
+    # domains on the way out all the same.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         RIG = Rig(build, image)
     except Exception as e:  # noqa: BLE001 - one line for TAP
