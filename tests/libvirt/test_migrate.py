@@ -76,6 +76,14 @@ class Rig:
     def __init__(self, build: str, image: str):
         self.work = tempfile.mkdtemp(prefix="fph-libvirt-mig.", dir="/var/tmp")
         os.chmod(self.work, 0o755)
+        self.hosts: list[rig.Host] = []
+        try:
+            self._setup(build, image)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, build: str, image: str) -> None:
         self.prefix = os.path.join(self.work, "prefix")
         p = subprocess.run([os.path.join(ROOT, "scripts", "install.sh"),
                             build, self.prefix], stdout=subprocess.PIPE,
@@ -89,10 +97,9 @@ class Rig:
         for f in ("vmlinuz", "initramfs"):
             shutil.copy(os.path.join(image, f), self.guest)
             os.chmod(os.path.join(self.guest, f), 0o644)
-        self.hosts = [rig.Host(self.work, "hostA", 0),
-                      rig.Host(self.work, "hostB", 1)]
-        for h in self.hosts:
-            h.start()
+        for i, name in enumerate(("hostA", "hostB")):
+            self.hosts.append(rig.Host(self.work, name, i))
+            self.hosts[-1].start()
         a, b = self.hosts
         ver = subprocess.run(["libvirtd", "--version"], stdout=subprocess.PIPE,
                              text=True).stdout.split()[-1]
