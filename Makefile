@@ -17,10 +17,16 @@ all: build
 deps:
 	scripts/setup-apt.sh
 
-# Patched QEMU, cached outside the checkout (scripts/build-qemu.sh).
+# Patched QEMU, cached outside the checkout (scripts/build-qemu.sh), of
+# one of the lines patches/qemu/ carries a series for: QEMU=10.2 builds
+# $(BUILD) against 10.2 (default: the line patches/qemu/default names).
+QEMU ?= $(notdir $(realpath patches/qemu/default))
+QEMU_LINES := $(shell ls -d patches/qemu/[0-9]* | xargs -n1 basename | sort -V)
+OTHER_QEMU_LINES := $(filter-out $(QEMU),$(QEMU_LINES))
+NEWEST_QEMU_LINE := $(lastword $(QEMU_LINES))
 $(BUILD)/qemu.env: deps FORCE
 	@mkdir -p $(BUILD)
-	scripts/build-qemu.sh > $@.tmp
+	scripts/build-qemu.sh $(QEMU) > $@.tmp
 	@if ! cmp -s $@.tmp $@; then mv $@.tmp $@; else rm -f $@.tmp; fi
 
 qemu: $(BUILD)/qemu.env
@@ -48,11 +54,27 @@ HOST_RELEASE := $(shell sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
 SUITE ?=
 .PHONY: deb deb-releases
 deb: $(if $(filter-out $(HOST_RELEASE),$(SUITE)),,build)
-	SUITE=$(SUITE) scripts/build-deb.sh $(BUILD)
+	SUITE=$(SUITE) FPH_QEMU_LINE=$(QEMU) scripts/build-deb.sh $(BUILD)
 
+# The other releases' packages carry the newest QEMU line, this release's
+# the default one: make check installs both (tests/package).
 deb-releases:
 	set -e; eval "$$(scripts/release.sh)"; \
-	for s in $$FPH_PACKAGE_SUITES; do $(MAKE) deb SUITE=$$s; done
+	for s in $$FPH_PACKAGE_SUITES; do $(MAKE) deb SUITE=$$s QEMU=$(NEWEST_QEMU_LINE); done
+
+# The project built against each other QEMU line, in $(BUILD)/qemu-LINE;
+# make check runs the suite each-qemu there (the qtests, e2e-migration,
+# e2e-faults and QEMU's own migration-test) with $(BUILD)'s guest image.
+.PHONY: qemu-lines
+qemu-lines: deps guest
+	set -e; for l in $(OTHER_QEMU_LINES); do \
+	  mkdir -p $(BUILD)/qemu-$$l; \
+	  scripts/build-qemu.sh $$l > $(BUILD)/qemu-$$l/qemu.env.tmp; \
+	  if ! cmp -s $(BUILD)/qemu-$$l/qemu.env.tmp $(BUILD)/qemu-$$l/qemu.env; then \
+	    mv $(BUILD)/qemu-$$l/qemu.env.tmp $(BUILD)/qemu-$$l/qemu.env; \
+	  else rm -f $(BUILD)/qemu-$$l/qemu.env.tmp; fi; \
+	  scripts/meson-build.sh $(BUILD)/qemu-$$l $(CURDIR)/$(BUILD)/guest; \
+	done
 
 # The Debian 13 guest: systemd, postgresql, the driver installed in the
 # image from the fph-guest-dkms package (scripts/build-debian-image.sh), cached in /var/cache/fph;
@@ -67,9 +89,14 @@ image-debian: deb
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-debian-image.sh $(BUILD)/debian13
 
-check: image image-debian deb-releases
-	meson test -C $(BUILD) --print-errorlogs; rc=$$?; \
-	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; exit $$rc
+check: image image-debian deb-releases qemu-lines
+	rc=0; meson test -C $(BUILD) --print-errorlogs || rc=1; \
+	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; \
+	  for l in $(OTHER_QEMU_LINES); do \
+	    echo "make check: QEMU $$l: suite each-qemu in $(BUILD)/qemu-$$l"; \
+	    meson test -C $(BUILD)/qemu-$$l --suite each-qemu --print-errorlogs || rc=1; \
+	    scripts/test-summary.py $(BUILD)/qemu-$$l/meson-logs/testlog.junit.xml; \
+	  done; exit $$rc
 	scripts/lint.sh $(BUILD)
 	$(MAKE) check-asan-reentry
 	$(MAKE) fuzz-smoke

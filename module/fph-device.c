@@ -24,6 +24,7 @@
 #include "migration/ram-filter.h"
 #include "system/runstate.h"
 #include "fph-device.h"
+#include "fph-qemu-compat.h"
 #include "fph-ram-map.h"
 #include "fph-reclaim.h"
 #include "fph-worker.h"
@@ -429,7 +430,7 @@ static void fph_slice_timer(void *opaque)
     fph_handle_queue(VIRTIO_DEVICE(dev), dev->vq);
 }
 
-static void fph_set_status(VirtIODevice *vdev, uint8_t status)
+static FphSetStatusRet fph_set_status(VirtIODevice *vdev, uint8_t status)
 {
     VirtIOFph *dev = VIRTIO_FPH(vdev);
 
@@ -437,6 +438,7 @@ static void fph_set_status(VirtIODevice *vdev, uint8_t status)
     if (virtio_device_should_start(vdev, status)) {
         qemu_bh_schedule(dev->kick_bh);
     }
+    FPH_SET_STATUS_RETURN;
 }
 
 static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
@@ -615,8 +617,8 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
     fph_reclaim_init(dev);
     dev->filter = ram_filter_register(TYPE_VIRTIO_FPH, &fph_filter_ops, dev);
-    dev->vmstate = qdev_add_vm_change_state_handler(qdev, fph_vm_state_change,
-                                                    dev);
+    dev->vmstate = fph_add_vm_change_state_handler(qdev, fph_vm_state_change,
+                                                   dev);
 }
 
 /*
@@ -764,7 +766,7 @@ static const Property fph_properties[] = {
                        FPH_DEFAULT_MAX_RANGES),
 };
 
-static void fph_class_init(ObjectClass *klass, void *data)
+static void fph_class_init(ObjectClass *klass, FphClassData *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_CLASS(klass);

@@ -28,6 +28,7 @@
 #include "migration/misc.h"
 #include "monitor/qdev.h"
 #include "fph-device.h"
+#include "fph-qemu-compat.h"
 #include "fph-qapi-visit.h"
 #include "fph-reclaim.h"
 #include "fph-stats.h"
@@ -418,7 +419,7 @@ static void fph_instance_init(Object *obj)
     fph->plug = true;
 }
 
-static void fph_class_init(ObjectClass *oc, void *data)
+static void fph_class_init(ObjectClass *oc, FphClassData *data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 

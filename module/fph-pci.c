@@ -10,6 +10,7 @@
 #include "qapi/error.h"
 #include "qemu/module.h"
 #include "fph-device.h"
+#include "fph-qemu-compat.h"
 
 typedef struct VirtIOFphPCI {
     VirtIOPCIProxy parent_obj;
@@ -39,7 +40,7 @@ static void fph_pci_realize(VirtIOPCIProxy *vpci_dev, Error **errp)
     qdev_realize(DEVICE(&dev->vdev), BUS(&vpci_dev->bus), errp);
 }
 
-static void fph_pci_class_init(ObjectClass *klass, void *data)
+static void fph_pci_class_init(ObjectClass *klass, FphClassData *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     VirtioPCIClass *k = VIRTIO_PCI_CLASS(klass);

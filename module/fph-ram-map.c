@@ -8,10 +8,9 @@
 #include "qemu/rcu.h"
 #include "qemu/error-report.h"
 #include "qemu/units.h"
-#include "exec/address-spaces.h"
-#include "exec/memory.h"
 #include "hw/boards.h"
 #include "migration/misc.h"
+#include "fph-qemu-compat.h"
 #include "fph-ram-map.h"
 
 typedef struct FphRamWalk {

@@ -86,13 +86,13 @@ if [ -n "$suite" ] && [ "$suite" != "$host" ]; then
         mount --bind "$cache" "$r/var/cache/fph"
         cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
         exec chroot "$r" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-            LANG=C.UTF-8 FPH_SETUP_APT=build /bin/sh -c "
+            LANG=C.UTF-8 FPH_SETUP_APT=build FPH_QEMU_LINE=$5 /bin/sh -c "
                 set -e
                 cd /root/fph-$ver
                 scripts/setup-apt.sh --build
                 echo build-deb: setup-apt.sh: \$(( \$(date +%s) - $4 ))s >&2
                 dpkg-buildpackage -b -uc -us"
-    ' sh "$r" "$cache" "$ver" "$t0" >>"$out/build.log" 2>&1 || rc=$?
+    ' sh "$r" "$cache" "$ver" "$t0" "${FPH_QEMU_LINE:-}" >>"$out/build.log" 2>&1 || rc=$?
     if [ $rc != 0 ]; then
         tail -40 "$out/build.log" >&2
         log "SUITE=$suite: the build in the chroot failed (all of it in $out/build.log)"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Build the patched QEMU 10.0 that fph needs, cached outside the checkout.
+# Build a patched QEMU that fph needs, cached outside the checkout.
 #
-#   scripts/build-qemu.sh            build (or reuse) and print the paths
+#   scripts/build-qemu.sh [LINE]    build (or reuse) QEMU LINE (a directory
+#                                   of patches/qemu/, e.g. 10.2; default:
+#                                   patches/qemu/default's) and print the paths
 #
-# Output (stdout, sourceable): QEMU_SRC=... QEMU_BUILD=...
+# Output (stdout, sourceable): QEMU_LINE=... QEMU_SRC=... QEMU_BUILD=...
 # Cache: $FPH_CACHE (default /var/cache/fph), keyed by the Debian source
 # version, the patch series and this script; a changed patch rebuilds.
 set -euo pipefail
@@ -12,13 +14,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${FPH_CACHE:-/var/cache/fph}
 log() { echo "build-qemu: $*" >&2; }
+line=${1:-$(basename "$(readlink -f "$here/patches/qemu/default")")}
+series=$here/patches/qemu/$line
+[ -f "$series/series" ] || { log "no series for QEMU $line: patches/qemu/ has $(cd "$here/patches/qemu" && echo [0-9]*)"; exit 2; }
 
 "$here/scripts/setup-apt.sh"
 mkdir -p "$cache/src"
-pristine=$("$here/scripts/fetch-qemu.sh" "$cache/src")
+pristine=$("$here/scripts/fetch-qemu.sh" "$line" "$cache/src")
 version=$(basename "$pristine")
 
-mapfile -t patches < <(sed "s|^|$here/patches/qemu/|" "$here/patches/qemu/series")
+mapfile -t patches < <(sed "s|^|$series/|" "$series/series")
 # Where the emulator looks for firmware, in this order: the one list, built
 # into the binary, so that build/fph-qemu, `make install` and the fph-qemu
 # package all find the same files without -L.  It is Debian's own qemu's
@@ -34,8 +39,10 @@ configure_args=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
 key=$( { echo "$version"; cat "${patches[@]}"; echo "${configure_args[*]}";
          cat "$0"; } | sha256sum | cut -c1-16)
 top=$cache/build-$version-$key
+# migration-test: QEMU's own, run against the patched build (suite qemu).
 targets=(qemu-system-x86_64 accel-qtest-x86_64.so
-    tests/qtest/libqos/libqos.a libqemuutil.a libqom.a libevent-loop-base.a)
+    tests/qtest/libqos/libqos.a libqemuutil.a libqom.a libevent-loop-base.a
+    tests/qtest/migration-test)
 
 if [ -f "$top/.complete" ]; then
     log "using cached build $top"
@@ -62,9 +69,11 @@ else
         ln -sfn "$d" "$top/build/qemu-bundle$d"
     done
     touch "$top/.complete"
-    # Keep the cache small: older builds of other keys go.
-    find "$cache" -maxdepth 1 -name 'build-*' -type d ! -path "$top" \
-        -exec rm -rf {} + 2>/dev/null || true
+    # Keep the cache small: this line's builds of other keys go once they
+    # are half a day old (a build tree still in use is left alone).
+    find "$cache" -maxdepth 1 -name "build-qemu-$line.*" -type d ! -path "$top" \
+        -mmin +720 -exec rm -rf {} + 2>/dev/null || true
 fi
+echo "QEMU_LINE=$line"
 echo "QEMU_SRC=$top/src"
 echo "QEMU_BUILD=$top/build"

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# format-patches.sh QEMU_GIT_TREE BASE: regenerate patches/qemu/ from a
-# QEMU git tree whose commits since BASE are the hook series; the cover
-# letter's subject and text come from patches/qemu/cover-letter.txt; the
-# order is written to patches/qemu/series (quilt's format), which
-# build-qemu.sh, check-series.sh and lint.sh apply.
+# format-patches.sh LINE QEMU_GIT_TREE BASE: regenerate patches/qemu/LINE/
+# from a QEMU git tree whose commits since BASE are the hook series for
+# QEMU LINE (e.g. 10.2); the cover letter's subject and text come from
+# patches/qemu/LINE/cover-letter.txt; the order is written to
+# patches/qemu/LINE/series (quilt's format), which build-qemu.sh,
+# check-series.sh and lint.sh apply.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-tree=$1 base=$2
-out=$here/patches/qemu
+line=${1:?usage: format-patches.sh LINE QEMU_GIT_TREE BASE}
+tree=${2:?usage: format-patches.sh LINE QEMU_GIT_TREE BASE}
+base=${3:?usage: format-patches.sh LINE QEMU_GIT_TREE BASE}
+out=$here/patches/qemu/$line
+mkdir -p "$out"
 rm -f "$out"/*.patch
 git -C "$tree" format-patch -q --cover-letter -o "$out" "$base"..HEAD
 python3 - "$out" <<'PY'

@@ -22,11 +22,19 @@ rc=0
 for f in "$here"/module/*.c "$here"/module/*.h; do
     perl "$cp" -q --no-tree -f "$f" || rc=1
 done
-while read -r name; do
-    p=$here/patches/qemu/$name
-    perl "$cp" -q "$p" || rc=1
-done < "$here/patches/qemu/series"
-echo "lint: QEMU checkpatch on module/ and patches/qemu: $(verdict $rc)"
+# Each series with its own QEMU's checkpatch.pl where make check built that
+# line (BUILD/qemu-LINE), else with the default line's.
+for series in "$here"/patches/qemu/[0-9]*/series; do
+    line=$(basename "$(dirname "$series")")
+    line_cp=$cp
+    if [ -f "$build/qemu-$line/qemu.env" ]; then
+        line_cp=$(. "$build/qemu-$line/qemu.env" && echo "$QEMU_SRC/scripts/checkpatch.pl")
+    fi
+    while read -r name; do
+        perl "$line_cp" -q "$(dirname "$series")/$name" || rc=1
+    done < "$series"
+done
+echo "lint: QEMU checkpatch on module/ and patches/qemu/*: $(verdict $rc)"
 
 # The kernel's checkpatch.pl from the release's own linux-source
 # (scripts/release.sh: 6.1 on Debian 12, 6.12 on Debian 13).

@@ -13,8 +13,9 @@
 #   FPH_RELEASE          the codename
 #   FPH_RELEASE_NAME     "Debian 12"
 #   FPH_QEMU_SRC_SUITES  suites whose deb-src setup-apt.sh enables for
-#                        QEMU 10.0's source (scripts/fetch-qemu.sh): Debian
-#                        13's, which is the release itself on trixie
+#                        QEMU's source (scripts/fetch-qemu.sh): Debian 13's
+#                        (10.0; the release itself on trixie) and sid's
+#                        (10.2, the newest whose source the archive serves)
 #   FPH_APT_SUITES       suites setup-apt.sh adds with deb and deb-src,
 #                        for what the release itself lacks
 #   FPH_MESON_SUITE      where meson >= 1.5 (QEMU 10.0's) comes from, with
@@ -43,7 +44,7 @@ fi
 case $codename in
     bookworm)
         name="Debian 12"
-        qemu_src="trixie trixie-updates trixie-security"
+        qemu_src="trixie trixie-updates trixie-security sid"
         apt_suites="bookworm-backports"      # meson >= 1.5, linux 6.12
         meson_suite=bookworm-backports
         kernel_suites="trixie trixie-updates trixie-security trixie-backports sid"
@@ -51,7 +52,7 @@ case $codename in
         package_suites="trixie" ;;
     trixie)
         name="Debian 13"
-        qemu_src="trixie trixie-updates trixie-security"
+        qemu_src="trixie trixie-updates trixie-security sid"
         apt_suites=""                        # meson 1.7, linux 6.12: its own
         meson_suite=""
         kernel_suites="bookworm bookworm-updates bookworm-security trixie-backports sid"

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Enable the Debian archives fph needs and install the host packages, on
 # Debian 12 or 13; what differs between them is scripts/release.sh's:
-#  - deb-src of Debian 13 (trixie, -updates, -security): QEMU 10.0's
-#    source (apt-get source qemu=...), on both;
+#  - deb-src of Debian 13 (trixie, -updates, -security) and sid: QEMU
+#    10.0's and 10.2's source (apt-get source qemu=...), on both;
 #  - on Debian 12 bookworm-backports (deb, deb-src): meson >= 1.5 for QEMU
 #    10.0, linux 6.12 images and headers; Debian 13 has both itself.
 #

@@ -157,6 +157,9 @@ fi
 echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only under /opt/fph /usr/src /usr/share/doc, the kernel hook and the reclaim helper's"
 
 # ---- 3. migrate ------------------------------------------------------------
+# Which QEMU line this release's fph-qemu carries (make check: the newest
+# on the other releases).
+echo "# fph-qemu: $(in_chroot /opt/fph/bin/qemu-system-x86_64 --version | head -1)"
 t=$r/root/fph-test
 mkdir -p "$t/e2e" "$t/guest"
 cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" \

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include "framework.h"
+#include "fph-qtest-compat.h"
 
 /*
  * A VGA device, so that 0xa0000 is its MMIO window (without one it is
@@ -44,7 +45,7 @@ void fph_hostile_setup(FphHostile *h, const void *data)
     machine = g_strdup_printf(MACHINE "%s", args && args->machine_args ?
                               args->machine_args : "");
     if (args && args->src_binary_env) {
-        h->src = qtest_init_with_env(args->src_binary_env, machine, true);
+        h->src = fph_qtest_init_with_env(args->src_binary_env, machine);
     } else {
         h->src = qtest_init(machine);
     }
