@@ -39,6 +39,7 @@ Also per host, in its namespace:
   label it): a node of the rig's own, owned by libvirt-qemu, bind-mounted
   over the machine's, and listed in qemu.conf cgroup_device_acl, so that
   libvirt puts it in each domain's private /dev;
+- Host.binds: more bind mounts (a host without the fph module);
 - stdio_handler = "file": QEMU's log in WORK/HOST/log/qemu/DOMAIN.log
   without a virtlogd per host.
 """
@@ -82,6 +83,9 @@ if [ -n "$UFFD_DEV" ]; then
     [ -e /dev/userfaultfd ] || touch /dev/userfaultfd
     mount --bind "$d/dev/userfaultfd" /dev/userfaultfd
 fi
+for b in $EXTRA_BINDS; do
+    mount --bind "${b%%:*}" "${b#*:}"
+done
 exec libvirtd -d -f "$d/etc/libvirtd.conf" -p "$d/libvirtd.pid"
 """
 
@@ -116,6 +120,10 @@ class Host:
         self.host_uuid = str(uuid.uuid4())
         self.port_min = port_min
         self.pid: int | None = None
+        # (source, target) bind mounts of the host's namespace besides
+        # MOUNTS: e.g. an empty directory over the emulator's module
+        # directory, a host without the fph module.
+        self.binds: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------ paths
     @property
@@ -161,7 +169,8 @@ class Host:
 
     def start(self, timeout: float = 60.0) -> None:
         self._write_config()
-        env = dict(os.environ, UFFD_DEV=_uffd_dev())
+        env = dict(os.environ, UFFD_DEV=_uffd_dev(),
+                   EXTRA_BINDS=" ".join(f"{s}:{t}" for s, t in self.binds))
         p = subprocess.run(["unshare", "--mount", "--propagation", "private",
                             "--", "sh", "-c", NS_SCRIPT, "sh", self.dir],
                            env=env, stdout=subprocess.PIPE,
