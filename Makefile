@@ -89,14 +89,30 @@ image-debian: deb
 	FPH_WORKLOAD=$(CURDIR)/$(BUILD)/tools/workload/fph-workload \
 	  scripts/build-debian-image.sh $(BUILD)/debian13
 
+# QEMU's own migration-test (suite qemu) of every line runs last, all
+# lines at once: it mostly waits on its small guests (~3 of its ~8 min on
+# CPU), so the lines share the machine instead of queueing.
+QEMU_TEST_DIRS = $(BUILD) $(addprefix $(BUILD)/qemu-,$(OTHER_QEMU_LINES))
 check: image image-debian deb-releases qemu-lines
-	rc=0; meson test -C $(BUILD) --print-errorlogs || rc=1; \
-	  scripts/test-summary.py $(BUILD)/meson-logs/testlog.junit.xml; \
+	rc=0; junit=$(BUILD)/meson-logs/testlog.junit.xml; \
+	  meson test -C $(BUILD) --no-suite qemu --print-errorlogs || rc=1; \
 	  for l in $(OTHER_QEMU_LINES); do \
 	    echo "make check: QEMU $$l: suite each-qemu in $(BUILD)/qemu-$$l"; \
-	    meson test -C $(BUILD)/qemu-$$l --suite each-qemu --print-errorlogs || rc=1; \
-	    scripts/test-summary.py $(BUILD)/qemu-$$l/meson-logs/testlog.junit.xml; \
-	  done; exit $$rc
+	    meson test -C $(BUILD)/qemu-$$l --suite each-qemu --no-suite qemu \
+	      --print-errorlogs || rc=1; \
+	    junit="$$junit $(BUILD)/qemu-$$l/meson-logs/testlog.junit.xml"; \
+	  done; \
+	  echo "make check: QEMU's migration-test on $(QEMU_TEST_DIRS), at once"; \
+	  pids=; for b in $(QEMU_TEST_DIRS); do \
+	    meson test -C $$b --suite qemu --logbase qemu-testlog --print-errorlogs \
+	      > $$b/meson-logs/qemu-testlog.out 2>&1 & pids="$$pids $$!"; \
+	  done; \
+	  for p in $$pids; do wait $$p || rc=1; done; \
+	  for b in $(QEMU_TEST_DIRS); do \
+	    echo "== $$b"; cat $$b/meson-logs/qemu-testlog.out; \
+	    junit="$$junit $$b/meson-logs/qemu-testlog.junit.xml"; \
+	  done; \
+	  scripts/test-summary.py $$junit; exit $$rc
 	scripts/lint.sh $(BUILD)
 	$(MAKE) check-asan-reentry
 	$(MAKE) fuzz-smoke
@@ -170,6 +186,33 @@ bench-downtime: image
 bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --out $(BUILD)/bench-smoke.json
+
+# fph against what users pick today (issue #33): multifd with zero pages
+# detected in the send threads (default-multifd, fph-multifd) and
+# free-page reporting, on the newest QEMU line ($(BUILD)/qemu-LINE of
+# make qemu-lines, or $(BUILD) if that is it): 2, 8 and 12 GiB guests,
+# idle and freed-dirty at 10 Gbit/s; live snapshots to a file (mapped-ram)
+# at 2 and 8 GiB; the Debian 13 guest's pgbench at 2 GiB.  Three parts
+# appended to docs/benchmarks/modern/fph-bench.json; its own section of
+# docs/benchmarks.md (see there for the duration and the host memory a
+# 12 GiB guest's source and destination take).
+MODERN_QEMU_LINE ?= $(NEWEST_QEMU_LINE)
+MODERN_BUILD = $(if $(filter $(QEMU),$(MODERN_QEMU_LINE)),$(BUILD),$(BUILD)/qemu-$(MODERN_QEMU_LINE))
+MODERN_REPS ?= 3
+MODERN_CONTENDERS = default,default-multifd,balloon-report,fph,fph-multifd
+MODERN_OUT = --out docs/benchmarks/modern/fph-bench.json \
+  --plot docs/benchmarks/modern/fph-bench.png --doc docs/benchmarks.md --doc-section modern
+.PHONY: bench-modern
+bench-modern: image image-debian qemu-lines
+	rc=0; export PYTHONPATH=$$(. $(MODERN_BUILD)/qemu.env && echo $$QEMU_SRC/python); \
+	b="bench/fph-bench.py --qemu $(MODERN_BUILD)/fph-qemu --bandwidth 10G --reps $(MODERN_REPS)"; \
+	$$b --image $(BUILD)/guest --mem 2G,8G,12G --scenarios idle,freed-dirty \
+	  --contenders $(MODERN_CONTENDERS) $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
+	$$b --image $(BUILD)/guest --mem 2G,8G --scenarios snapshot-idle,snapshot-freed-dirty \
+	  --contenders default,fph --append $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
+	$$b --guest debian13 --image $(BUILD)/debian13 --mem 2G --scenarios debian-pgbench \
+	  --contenders $(MODERN_CONTENDERS) --append $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
+	exit $$rc
 
 # libFuzzer on the core (tests/fuzz, clang): FUZZ_TIME seconds on a fresh
 # copy of the seed corpus in $(BUILD)/fuzz; fails on any crash.

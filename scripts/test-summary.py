@@ -8,7 +8,9 @@ test.  Each failed case gets a line with the first line of its failure
 (CI shows the log's tail), then the last line is "N passed, N failed",
 the form CI reads.
 
-usage: test-summary.py BUILDDIR/meson-logs/testlog.junit.xml
+usage: test-summary.py JUNIT.xml...   (make check: one per meson test
+run: the default QEMU line's, each other line's suite each-qemu, and the
+migration-test runs; one total for all)
 """
 
 import sys
@@ -16,9 +18,10 @@ import xml.etree.ElementTree as ET
 
 
 def main() -> int:
-    suites = ET.parse(sys.argv[1]).getroot()
     passed = failed = skipped = 0
-    for suite in suites.iter("testsuite"):
+    suites = [s for path in sys.argv[1:]
+              for s in ET.parse(path).getroot().iter("testsuite")]
+    for suite in suites:
         for case in suite.iter("testcase"):
             bad = case.find("failure")
             if bad is None:

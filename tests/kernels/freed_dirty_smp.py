@@ -56,6 +56,30 @@ def run_once(qemu: str, image: str, smp: int) -> S.Result:
     raise AssertionError("unreachable")
 
 
+def counters(res: S.Result) -> dict[str, str]:
+    """The driver's debugfs counters, as the destination's guest has them."""
+    return {ln.split(" ", 1)[1].split("=")[0]: ln.split("=", 1)[1]
+            for ln in res.verify.splitlines() if ln.startswith("dbg ")}
+
+
+def run_uncut(qemu: str, image: str, smp: int, label: str) -> S.Result:
+    """run_once, again (up to 3 times) while the driver's pass was cut
+    short by the epoch's end (aborted_passes > 0): under TCG the first
+    pass of a kernel with long per-CPU lists sometimes loses the race with
+    the migration's first sync, and such a run measures that timing, not
+    what the driver hints.  Each cut run is printed; the third is kept
+    whatever it shows."""
+    for attempt in (1, 2, 3):
+        res = run_once(qemu, image, smp)
+        cut = counters(res).get("aborted_passes", "0")
+        if cut == "0" or attempt == 3:
+            return res
+        print(f"  {label} smp {smp}: pass cut by the epoch end "
+              f"(aborted_passes={cut}, skipped {S.mib(res.bytes_skipped)}), "
+              "again", flush=True)
+    raise AssertionError("unreachable")
+
+
 def usage() -> int:
     print(__doc__, file=sys.stderr)
     return 2
@@ -89,14 +113,11 @@ def main(argv: list[str]) -> int:
     for smp in smps:
         for run in range(1, runs + 1):
             for label, image in images:
-                res = run_once(qemu, image, smp)
+                res = run_uncut(qemu, image, smp, label)
                 sent.setdefault((smp, label), []).append(res.transferred)
                 unskipped.setdefault((smp, label), []).append(
                     res.ram_bytes - res.bytes_skipped)
-                dbg = {ln.split(" ", 1)[1].split("=")[0]:
-                       ln.split("=", 1)[1] for ln in res.verify.splitlines()
-                       if ln.startswith("dbg ")}
-                extra = " ".join(f"{k}={v}" for k, v in dbg.items())
+                extra = " ".join(f"{k}={v}" for k, v in counters(res).items())
                 print(f"smp {smp} run {run} {label}: transferred "
                       f"{S.mib(res.transferred)}, skipped "
                       f"{S.mib(res.bytes_skipped)}, not free "
