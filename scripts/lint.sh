@@ -28,6 +28,7 @@ for series in "$here"/patches/qemu/[0-9]*/series; do
     line=$(basename "$(dirname "$series")")
     line_cp=$cp
     if [ -f "$build/qemu-$line/qemu.env" ]; then
+        # shellcheck source=/dev/null
         line_cp=$(. "$build/qemu-$line/qemu.env" && echo "$QEMU_SRC/scripts/checkpatch.pl")
     fi
     while read -r name; do
