@@ -187,33 +187,6 @@ bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --out $(BUILD)/bench-smoke.json
 
-# fph against what users pick today (issue #33): multifd with zero pages
-# detected in the send threads (default-multifd, fph-multifd) and
-# free-page reporting, on the newest QEMU line ($(BUILD)/qemu-LINE of
-# make qemu-lines, or $(BUILD) if that is it): 2, 8 and 12 GiB guests,
-# idle and freed-dirty at 10 Gbit/s; live snapshots to a file (mapped-ram)
-# at 2 and 8 GiB; the Debian 13 guest's pgbench at 2 GiB.  Three parts
-# appended to docs/benchmarks/modern/fph-bench.json; its own section of
-# docs/benchmarks.md (see there for the duration and the host memory a
-# 12 GiB guest's source and destination take).
-MODERN_QEMU_LINE ?= $(NEWEST_QEMU_LINE)
-MODERN_BUILD = $(if $(filter $(QEMU),$(MODERN_QEMU_LINE)),$(BUILD),$(BUILD)/qemu-$(MODERN_QEMU_LINE))
-MODERN_REPS ?= 3
-MODERN_CONTENDERS = default,default-multifd,balloon-report,fph,fph-multifd
-MODERN_OUT = --out docs/benchmarks/modern/fph-bench.json \
-  --plot docs/benchmarks/modern/fph-bench.png --doc docs/benchmarks.md --doc-section modern
-.PHONY: bench-modern
-bench-modern: image image-debian qemu-lines
-	rc=0; export PYTHONPATH=$$(. $(MODERN_BUILD)/qemu.env && echo $$QEMU_SRC/python); \
-	b="bench/fph-bench.py --qemu $(MODERN_BUILD)/fph-qemu --bandwidth 10G --reps $(MODERN_REPS)"; \
-	$$b --image $(BUILD)/guest --mem 2G,8G,12G --scenarios idle,freed-dirty \
-	  --contenders $(MODERN_CONTENDERS) $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
-	$$b --image $(BUILD)/guest --mem 2G,8G --scenarios snapshot-idle,snapshot-freed-dirty \
-	  --contenders default,fph --append $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
-	$$b --guest debian13 --image $(BUILD)/debian13 --mem 2G --scenarios debian-pgbench \
-	  --contenders $(MODERN_CONTENDERS) --append $(BENCH_ARGS) $(MODERN_OUT) || rc=$$?; \
-	exit $$rc
-
 # libFuzzer on the core (tests/fuzz, clang): FUZZ_TIME seconds on a fresh
 # copy of the seed corpus in $(BUILD)/fuzz; fails on any crash.
 # `make fuzz FUZZ_TIME=3600` is the long campaign (its corpus persists in
