@@ -20,32 +20,41 @@ candidates() {
 }
 
 fetch() {  # fetch VERSION SRCDIR
-    local upstream=$3
     rm -rf "$dest/dl" "$2"
     mkdir -p "$dest/dl"
     (cd "$dest/dl" && apt-get source -q "qemu=$1" >/dev/null 2>&1) || { rm -rf "$dest/dl"; return 1; }
-    mv "$dest/dl/qemu-$upstream" "$2"
+    mv "$dest/dl"/qemu-*/ "$2"
     rm -rf "$dest/dl"
     touch "$2/.fph-fetched-$1"
 }
 
-mapfile -t versions < <(candidates)
-if [ ${#versions[@]} = 0 ]; then
-    # Lists older than the suites setup-apt.sh enabled: once more, updated.
-    apt-get update -q >/dev/null 2>&1 || true
+# fetch_newest: the newest candidate that is fetched already or downloads;
+# prints its directory, or fails.
+fetch_newest() {
+    local version upstream srcdir
     mapfile -t versions < <(candidates)
+    for version in "${versions[@]}"; do
+        upstream=${version#*:}; upstream=${upstream%-*}
+        srcdir=$dest/qemu-$upstream
+        if [ -f "$srcdir/.fph-fetched-$version" ] || fetch "$version" "$srcdir"; then
+            log "QEMU $line: qemu=$version (newest served of ${#versions[@]} the lists name: ${versions[*]})"
+            echo "$srcdir"
+            return 0
+        fi
+        log "QEMU $line: apt-get source qemu=$version failed (not served), trying the next"
+    done
+    return 1
+}
+
+# Lists older than the archive (or than the suites setup-apt.sh enabled)
+# name versions it no longer serves, or none: once more, updated.
+fetch_newest && exit 0
+log "QEMU $line: apt-get update and again"
+apt-get update -q >/dev/null 2>&1 || true
+fetch_newest && exit 0
+if [ ${#versions[@]} = 0 ]; then
+    log "no QEMU $line.x source in the apt lists; run scripts/setup-apt.sh"
+else
+    log "QEMU $line: none of ${versions[*]} could be fetched"
 fi
-[ ${#versions[@]} -gt 0 ] ||
-    { log "no QEMU $line.x source in the apt lists; run scripts/setup-apt.sh"; exit 1; }
-for version in "${versions[@]}"; do
-    upstream=${version#*:}; upstream=${upstream%-*}
-    srcdir=$dest/qemu-$upstream
-    if [ -f "$srcdir/.fph-fetched-$version" ] || fetch "$version" "$srcdir" "$upstream"; then
-        log "QEMU $line: qemu=$version (newest of ${#versions[@]} the lists name: ${versions[*]})"
-        echo "$srcdir"
-        exit 0
-    fi
-    log "QEMU $line: apt-get source qemu=$version failed (not served), trying the next"
-done
-log "QEMU $line: none of ${versions[*]} could be fetched; apt-get update and try again"
 exit 1
