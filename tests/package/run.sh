@@ -205,41 +205,30 @@ fi
 echo "# $said"
 echo "ok 4 apt-get install of $knew from $bpo, outside the narrowed gates, exits 0 and the kernel hook says why ($(( $(date +%s) - t4 )) s)"
 
-# ---- 5. fph-selftest -----------------------------------------------------------
-t5=$(date +%s)
+# ---- 5, 6. fph-selftest, and the damaged page it must catch -------------------
 accel=tcg
 [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
-# The installed fph-selftest, with nothing of the tests on PYTHONPATH.
-selftest() {  # selftest NAME ARGS...: exit code of fph-selftest in the chroot
-    local name=$1 rc; shift
-    in_chroot env -u PYTHONPATH /opt/fph/bin/fph-selftest --mem 512 --json "/root/$name.json" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err"
+# selftest_step N TAG MODE WANT_RC TITLE ARGS...: the installed
+# fph-selftest (nothing of the tests on PYTHONPATH) with ARGS must exit
+# WANT_RC and its JSON pass check-selftest.py MODE; one TAP point N.
+selftest_step() {
+    local n=$1 tag=$2 mode=$3 want=$4 title=$5 t rc said jrc
+    shift 5
+    t=$(date +%s)
+    in_chroot env -u PYTHONPATH /opt/fph/bin/fph-selftest --mem 512 --json "/root/$tag.json" "$@" \
+        >"$work/$tag.out" 2>"$work/$tag.err"
     rc=$?
-    cp "$r/root/$name.json" "$work/" 2>/dev/null
-    return $rc
+    cp "$r/root/$tag.json" "$work/" 2>/dev/null
+    sed 's/^/# /' "$work/$tag.out"
+    said=$(python3 "$here/check-selftest.py" "$mode" "$work/$tag.json" "$accel")
+    jrc=$?
+    if [ $rc -ne "$want" ] || [ $jrc -ne 0 ]; then
+        sed 's/^/# /' "$work/$tag.err" | tail -40
+        echo "not ok $n $title ($accel): exit $rc (expected $want); $said"
+        exit 1
+    fi
+    echo "ok $n $title ($accel), exit $rc: $said ($(( $(date +%s) - t )) s)"
 }
-selftest selftest
-rc=$?
-sed 's/^/# /' "$work/selftest.out"
-said=$(python3 "$here/check-selftest.py" pass "$work/selftest.json" "$accel")
-jrc=$?
-if [ $rc -ne 0 ] || [ $jrc -ne 0 ]; then
-    sed 's/^/# /' "$work/selftest.err" | tail -40
-    echo "not ok 5 fph-selftest in the $name chroot ($accel): exit $rc; $said"
-    exit 1
-fi
-echo "ok 5 fph-selftest in the $name chroot: $said ($(( $(date +%s) - t5 )) s)"
-
-# ---- 6. fph-selftest catches a damaged page -------------------------------------
-t6=$(date +%s)
-selftest broken --scenarios churn --x-corrupt-page
-rc=$?
-sed 's/^/# /' "$work/broken.out"
-said=$(python3 "$here/check-selftest.py" broken "$work/broken.json" "$accel")
-jrc=$?
-if [ $rc -ne 1 ] || [ $jrc -ne 0 ]; then
-    sed 's/^/# /' "$work/broken.err" | tail -40
-    echo "not ok 6 fph-selftest --x-corrupt-page fails: exit $rc (expected 1); $said"
-    exit 1
-fi
-echo "ok 6 fph-selftest --x-corrupt-page fails as it should, exit 1: $said ($(( $(date +%s) - t6 )) s)"
+selftest_step 5 selftest pass 0 "fph-selftest in the $name chroot"
+selftest_step 6 broken broken 1 "fph-selftest --x-corrupt-page fails as it should" \
+    --scenarios churn --x-corrupt-page
