@@ -22,7 +22,7 @@
 #                 that kernel is installed, else the newest installed 6.1
 #                 kernel -- Debian 12's own, even if bookworm-backports' 6.12
 #                 is installed too --, else the newest /boot/vmlinuz-*-amd64;
-#                 generic before -cloud-; never the build host's `uname -r`)
+#                 generic before -cloud- and -rt-; never the build host's `uname -r`)
 #   FPH_WORKLOAD  path to a static fph-workload binary (or 2nd argument).
 #                 If neither is given it is compiled from
 #                 tools/workload/fph-workload.cpp with g++ -static.
@@ -98,7 +98,7 @@ fi
 # newest 6.1 kernel (Debian 12's own; guest/Makefile defaults to it as well,
 # so that a newer kernel from bookworm-backports does not change what
 # `make check` tests); the newest /boot/vmlinuz-*-amd64.  Generic flavour
-# before -cloud- in each case.
+# before -cloud- and -rt- (PREEMPT_RT) in each case.
 if [ -z "${KVER:-}" ] && [ -n "${FPH_GUEST_KO:-}" ] && [ -f "$FPH_GUEST_KO" ]; then
     vm=$(modinfo -F vermagic "$FPH_GUEST_KO" 2>/dev/null | awk '{print $1}' || true)
     if [ -n "$vm" ] && kernel_of "$vm" >/dev/null; then
@@ -109,7 +109,7 @@ if [ -z "${KVER:-}" ]; then
     kvers=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V)
     k61=$(echo "$kvers" | grep '^6\.1\.' || true)
     [ -n "$k61" ] && kvers=$k61
-    KVER=$(echo "$kvers" | grep -v -- '-cloud-' | tail -1 || true)
+    KVER=$(echo "$kvers" | grep -v -e '-cloud-' -e '-rt-' | tail -1 || true)
     [ -n "$KVER" ] || KVER=$(echo "$kvers" | tail -1)
 fi
 [ -n "$KVER" ] || die "no /boot/vmlinuz-*-amd64 found"
