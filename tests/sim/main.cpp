@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// fph-sim: deterministic simulation of fph hinting during precopy migration.
+// fph-sim: deterministic simulation of fph hinting during precopy migration
+// and at a switch to postcopy.
 //
 //   fph-sim [check] [--seeds N]        correct protocol, every model (default 10000 seeds each)
 //   fph-sim --seeds N [--time-budget S] [--model M] [--variant V] [--first-seed S]
+//           [--end seeded|stop-and-copy|postcopy]
 //                                      long mode
 //   fph-sim --seed N --trace [--model M] [--variant V]
 //                                      replay one interleaving step by step
@@ -42,6 +44,7 @@ struct Args {
     std::vector<Accel> models{std::begin(kAllAccels), std::end(kAllAccels)};
     Variant variant = Variant::Correct;
     ArmClear arm_clear = ArmClear::Chunks;
+    End end = End::Seeded;
     bool trace = false;
     std::uint64_t max_gib = 1024;
     unsigned threads = 0;
@@ -54,7 +57,8 @@ struct Args {
         << "usage: fph-sim [check|variants|clears] [--seeds N] [--first-seed S]\n"
         << "               [--time-budget SECONDS] [--model tcg|kvm|kvm-ring|all]\n"
         << "               [--variant NAME] [--arm-clear chunks+runs|chunks|range] [--threads T]\n"
-        << "       fph-sim --seed N [--model M] [--variant NAME] [--arm-clear C] --trace\n"
+        << "               [--end seeded|stop-and-copy|postcopy]\n"
+        << "       fph-sim --seed N [--model M] [--variant V] [--arm-clear C] [--end E] --trace\n"
         << "       fph-sim --scale [--max-gib G]\n"
         << "variants:";
     for (Variant v : kAllVariants) {
@@ -99,6 +103,7 @@ Args parse(int argc, char** argv)
         kModel,
         kVariant,
         kArmClear,
+        kEnd,
         kScale
     };
     static const option kOptions[] = {
@@ -112,6 +117,7 @@ Args parse(int argc, char** argv)
         {"model", required_argument, nullptr, kModel},
         {"variant", required_argument, nullptr, kVariant},
         {"arm-clear", required_argument, nullptr, kArmClear},
+        {"end", required_argument, nullptr, kEnd},
         {"scale", no_argument, nullptr, kScale},
         {nullptr, 0, nullptr, 0},
     };
@@ -153,6 +159,9 @@ Args parse(int argc, char** argv)
         case kArmClear:
             a.arm_clear = by_name(kAllArmClears, arm_clear_name, optarg, "unknown --arm-clear");
             break;
+        case kEnd:
+            a.end = by_name(kAllEnds, end_name, optarg, "unknown --end");
+            break;
         case kVariant:
             a.variant = by_name(kAllVariants, variant_name, optarg, "unknown variant");
             break;
@@ -180,7 +189,8 @@ Args parse(int argc, char** argv)
 }
 
 // Check and long mode: the correct protocol must pass every seed, hints
-// must actually skip pages, and some seeds must hit stale refusals.
+// must actually skip pages, some seeds must hit stale refusals, and
+// postcopy ends must place free pages as zero.
 int run_checked(const Args& a, std::uint64_t default_seeds)
 {
     bool ok = true;
@@ -190,6 +200,7 @@ int run_checked(const Args& a, std::uint64_t default_seeds)
         opt.accel = m;
         opt.variant = a.variant;
         opt.arm_clear = a.arm_clear;
+        opt.end = a.end;
         opt.first_seed = a.first_seed;
         opt.seeds = a.seeds.value_or(default_seeds);
         opt.threads = a.threads;
@@ -209,6 +220,10 @@ int run_checked(const Args& a, std::uint64_t default_seeds)
                 std::cout << "FAIL: no stale hint was ever refused\n";
                 ok = false;
             }
+            if (a.end != End::StopAndCopy && s.pages_zero == 0) {
+                std::cout << "FAIL: no postcopy end placed a free page as zero (vacuous)\n";
+                ok = false;
+            }
         }
         std::cout.flush();
     }
@@ -226,6 +241,7 @@ int run_variants(const Args& a)
             opt.accel = m;
             opt.variant = v;
             opt.arm_clear = a.arm_clear;
+            opt.end = a.end;
             opt.first_seed = a.first_seed;
             opt.seeds = a.seeds.value_or(1000);
             opt.threads = a.threads;
@@ -249,6 +265,9 @@ int run_clears(const Args& a)
         opt.accel = Accel::Kvm;
         opt.variant = v;
         opt.arm_clear = c;
+        // The clear path of precopy: a postcopy end adds the sender's chunk
+        // clears for the free pages it sends as zero, which are no arm's.
+        opt.end = a.end == End::Seeded ? End::StopAndCopy : a.end;
         opt.first_seed = a.first_seed;
         opt.seeds = a.seeds.value_or(2000);
         opt.threads = a.threads;
@@ -273,14 +292,16 @@ int run_clears(const Args& a)
 
 int run_replay(const Args& a)
 {
-    const RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant,
-                       a.arm_clear};
+    RunSpec spec{*a.seed, a.models.size() == 1 ? a.models.front() : Accel::Kvm, a.variant,
+                 a.arm_clear};
+    spec.end = a.end;
     const RunResult r = run_one(spec, a.trace ? &std::cout : nullptr);
     std::cout << "seed " << spec.seed << " " << accel_name(spec.accel) << " "
               << variant_name(spec.variant) << ": " << (r.verdict.safe() ? "PASS" : "FAIL") << ", "
               << r.pages_skipped << " skipped, " << r.stale_refusals << " stale refusals, "
-              << r.pages_sent << " sent (" << r.pages_sent_final << " in stop-and-copy), "
-              << r.steps << " steps\n";
+              << r.pages_sent << " sent (" << r.pages_sent_final
+              << (r.postcopy ? " in postcopy, " : " in stop-and-copy, ") << r.pages_zero
+              << " placed as zero), " << r.steps << " steps\n";
     if (!r.verdict.safe()) {
         print_failure(std::cout, r);
     }

@@ -2,14 +2,16 @@
 #include "migration_ram.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace fph_sim {
 
 MigrationRam::MigrationRam(GuestMemory& mem, DirtyLog& log, unsigned clear_bmap_shift,
-                           ArmClear arm_clear, const Trace& trace)
-    : mem_(mem), log_(log), shift_(clear_bmap_shift), arm_clear_(arm_clear), trace_(trace),
-      bmap_(mem.pages(), 0), clear_bmap_(((mem.pages() - 1) >> clear_bmap_shift) + 1, 0),
-      dest_(mem.pages(), 0), sent_once_(mem.pages(), 0)
+                           ArmClear arm_clear, RamFlags flags, const Trace& trace)
+    : mem_(mem), log_(log), shift_(clear_bmap_shift), arm_clear_(arm_clear), flags_(flags),
+      trace_(trace), bmap_(mem.pages(), 0),
+      clear_bmap_(((mem.pages() - 1) >> clear_bmap_shift) + 1, 0), dest_(mem.pages(), 0),
+      sent_once_(mem.pages(), 0), skipped_(mem.pages(), 0), free_(mem.pages(), 0)
 {
 }
 
@@ -64,8 +66,22 @@ void MigrationRam::send_page(Pfn pfn)
     // migration_bitmap_clear_dirty(): the chunk's KVM clear must come
     // before any of its pages is sent, so later writes are recorded.
     clear_chunk_of(pfn);
+    assert(bmap_[pfn]);
     bmap_[pfn] = 0;
     --dirty_pages_;
+    if (!flags_.keep_skip_mark) {
+        // Sent after all (written since the skip): no longer skipped.
+        skipped_[pfn] = 0;
+    }
+    // save_zero_page(): a page in filter_free goes out as a zero page
+    // without being read; the destination holds zero, not the source's
+    // content (a version, never 0 once written).
+    if (free_[pfn]) {
+        free_[pfn] = 0;
+        dest_[pfn] = 0;
+        ++pages_zero_;
+        return;
+    }
     if (sent_once_[pfn] && dest_[pfn] == mem_.content(pfn)) {
         ++pages_resent_;
     }
@@ -108,8 +124,49 @@ Pfn MigrationRam::send_all()
         }
     }
     cursor_ = 0;
+    assert(dirty_pages_ == 0);
     trace_.log("migration", "final round: sent ", sent, " pages");
     return sent;
+}
+
+Pfn MigrationRam::postcopy_switch()
+{
+    Pfn freed = 0, again = 0;
+    for (Pfn p = 0; p < bmap_.size(); ++p) {
+        // free = skipped & ~bmap: skipped and not dirty after the last
+        // sync, so not written since the skip (a write after it is never
+        // lost from the log: the precopy invariant).  A skipped page that
+        // is in bmap was written since; it goes out with its content.
+        const bool unwritten = skipped_[p] && !bmap_[p];
+        const bool free = flags_.free_ignores_writes ? skipped_[p] != 0 : unwritten;
+        again += unwritten;
+        // bmap |= skipped: the destination asks only for dirty pages, so
+        // every skipped page is to be sent again, as zero or with content.
+        bmap_[p] |= skipped_[p];
+        free_[p] = free ? 1 : 0;
+        freed += free ? 1 : 0;
+        skipped_[p] = 0;  // filter_skipped dropped
+    }
+    dirty_pages_ += again;
+    cursor_ = 0;  // rs->pss[].last_sent_block = NULL: the search starts over
+    trace_.log("migration", "postcopy switchover: ", again, " skipped pages dirty again, ", freed,
+               " free (zero pages), ", dirty_pages_, " to send");
+    return freed;
+}
+
+Pfn MigrationRam::send_postcopy()
+{
+    // Issue #34: every free page before the background search sends
+    // anything else, so a guest fault on one is resolved locally.
+    Pfn zero = 0;
+    for (Pfn p = 0; p < free_.size(); ++p) {
+        if (free_[p]) {
+            send_page(p);
+            ++zero;
+        }
+    }
+    trace_.log("migration", "postcopy: ", zero, " free pages placed as zero");
+    return send_all();
 }
 
 void MigrationRam::arm_range(Pfn start, Pfn n, std::uint64_t* pages)
@@ -175,10 +232,15 @@ void MigrationRam::arm_range(Pfn start, Pfn n, std::uint64_t* pages)
 
 void MigrationRam::skip_range(Pfn start, Pfn n, std::uint64_t* pages)
 {
+    // ram_filter_skip_pages(): remember what was never sent, for a
+    // switch to postcopy -- only the pages this skip takes out of bmap.
     std::uint64_t cleared = 0;
     for (Pfn p = start; p < start + n; ++p) {
-        cleared += bmap_[p];
-        bmap_[p] = 0;
+        if (bmap_[p]) {
+            skipped_[p] = 1;
+            bmap_[p] = 0;
+            ++cleared;
+        }
     }
     dirty_pages_ -= cleared;
     *pages = cleared;
@@ -186,8 +248,15 @@ void MigrationRam::skip_range(Pfn start, Pfn n, std::uint64_t* pages)
 
 void MigrationRam::upstream_free_page_hint(Pfn start, Pfn n, std::uint64_t* pages)
 {
+    // Upstream's function knows nothing of filter_skipped: bmap only.
     clear_chunks_range(start, n);
-    skip_range(start, n, pages);
+    std::uint64_t cleared = 0;
+    for (Pfn p = start; p < start + n; ++p) {
+        cleared += bmap_[p];
+        bmap_[p] = 0;
+    }
+    dirty_pages_ -= cleared;
+    *pages = cleared;
 }
 
 }  // namespace fph_sim

@@ -13,10 +13,12 @@ void print_summary(std::ostream& out, const BatchOptions& opt, const BatchSummar
         << s.confirmed_pages
         << " confirmed still free; per seed: " << static_cast<double>(s.pages_sent) / seeds
         << " pages sent, " << static_cast<double>(s.pages_sent_final) / seeds
-        << " in stop-and-copy, " << static_cast<double>(s.pages_resent) / seeds
-        << " resent unchanged, of " << static_cast<double>(s.guest_pages) / seeds
-        << " guest pages; " << static_cast<double>(s.log_clears) / seeds << " log clears ("
-        << static_cast<double>(s.empty_log_clears) / seeds << " empty)";
+        << " after the VM stopped (stop-and-copy or postcopy), "
+        << static_cast<double>(s.pages_resent) / seeds << " resent unchanged, of "
+        << static_cast<double>(s.guest_pages) / seeds << " guest pages; "
+        << static_cast<double>(s.log_clears) / seeds << " log clears ("
+        << static_cast<double>(s.empty_log_clears) / seeds << " empty); " << s.postcopy_ends
+        << " postcopy ends, " << s.pages_zero << " pages placed as zero";
     if (opt.accel == Accel::KvmRing) {
         out << "; " << static_cast<double>(s.reaps) / seeds << " ring reaps";
     }
@@ -33,7 +35,11 @@ void print_failure(std::ostream& out, const RunResult& r)
         << " allocated pages differ, pfn " << r.verdict.first_bad << " source v" << r.verdict.source
         << " destination v" << r.verdict.destination << "\n  replay: fph-sim --seed " << r.spec.seed
         << " --model " << accel_name(r.spec.accel) << " --variant " << variant_name(r.spec.variant)
-        << " --arm-clear " << arm_clear_name(r.spec.arm_clear) << " --trace\n";
+        << " --arm-clear " << arm_clear_name(r.spec.arm_clear);
+    if (r.spec.end != End::Seeded) {
+        out << " --end " << end_name(r.spec.end);
+    }
+    out << " --trace\n";
 }
 
 }  // namespace fph_sim

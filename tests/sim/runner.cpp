@@ -25,6 +25,8 @@ void add(BatchSummary& s, const RunResult& r)
     s.pages_sent += r.pages_sent;
     s.pages_sent_final += r.pages_sent_final;
     s.pages_resent += r.pages_resent;
+    s.postcopy_ends += r.postcopy ? 1 : 0;
+    s.pages_zero += r.pages_zero;
     s.log_clears += r.log_clears;
     s.empty_log_clears += r.empty_log_clears;
     s.arm_log_clears += r.arm_log_clears;
@@ -57,6 +59,8 @@ void merge(BatchSummary& into, const BatchSummary& from)
     into.pages_sent += from.pages_sent;
     into.pages_sent_final += from.pages_sent_final;
     into.pages_resent += from.pages_resent;
+    into.postcopy_ends += from.postcopy_ends;
+    into.pages_zero += from.pages_zero;
     into.log_clears += from.log_clears;
     into.empty_log_clears += from.empty_log_clears;
     into.arm_log_clears += from.arm_log_clears;
@@ -92,7 +96,9 @@ BatchSummary run_batch(const BatchOptions& opt)
             pool.emplace_back([&] {
                 BatchSummary local;
                 for (std::uint64_t i; (i = next.fetch_add(1)) < n;) {
-                    add(local, run_one(RunSpec{base + i, opt.accel, opt.variant, opt.arm_clear}));
+                    RunSpec spec{base + i, opt.accel, opt.variant, opt.arm_clear};
+                    spec.end = opt.end;
+                    add(local, run_one(spec));
                 }
                 const std::lock_guard lock(m);
                 merge(total, local);

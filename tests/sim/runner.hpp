@@ -16,6 +16,7 @@ struct BatchOptions {
     Accel accel = Accel::Kvm;
     Variant variant = Variant::Correct;
     ArmClear arm_clear = ArmClear::Chunks;
+    End end = End::Seeded;
     std::uint64_t first_seed = 0;
     std::uint64_t seeds = 1000;
     unsigned threads = 0;                // 0: hardware concurrency
@@ -36,6 +37,8 @@ struct BatchSummary {
     std::uint64_t pages_sent = 0;
     std::uint64_t pages_sent_final = 0;
     std::uint64_t pages_resent = 0;
+    std::uint64_t postcopy_ends = 0;  // runs that ended in a switch to postcopy
+    std::uint64_t pages_zero = 0;     // ... free pages they placed as zero
     std::uint64_t log_clears = 0;
     std::uint64_t empty_log_clears = 0;
     std::uint64_t arm_log_clears = 0;

@@ -5,6 +5,28 @@ namespace fph_sim {
 
 namespace {
 
+// The end is drawn on a stream of its own, so a seed's interleaving up to
+// the VM stop is the same whichever way it ends (and as before the
+// postcopy end existed).  Broken postcopy variants end in postcopy unless
+// told otherwise, so every run exercises what they break.
+bool ends_in_postcopy(const RunSpec& spec)
+{
+    switch (spec.end) {
+    case End::StopAndCopy:
+        return false;
+    case End::Postcopy:
+        return true;
+    case End::Seeded:
+        break;
+    }
+    if (spec.variant == Variant::PostcopyFreeIgnoresWrites ||
+        spec.variant == Variant::PostcopySkipMarkKept) {
+        return true;
+    }
+    Rng end_rng(spec.seed ^ 0xd1b54a32d192ed03ULL);
+    return end_rng.chance(1, 2);
+}
+
 void apply_variant(Variant v, Scenario& s)
 {
     switch (v) {
@@ -26,6 +48,12 @@ void apply_variant(Variant v, Scenario& s)
         break;
     case Variant::SkipWithoutArm:
         s.hook_flags.arm_is_noop = true;
+        break;
+    case Variant::PostcopyFreeIgnoresWrites:
+        s.ram_flags.free_ignores_writes = true;
+        break;
+    case Variant::PostcopySkipMarkKept:
+        s.ram_flags.keep_skip_mark = true;
         break;
     case Variant::NoHints:
         s.driver_flags.enabled = false;
@@ -60,6 +88,7 @@ Scenario make_scenario(const RunSpec& spec, Rng& rng)
         s.w_reaper = static_cast<unsigned>(rng.between(1, 20));
         s.dirtylimit_percent = rng.chance(1, 2) ? 0 : static_cast<unsigned>(rng.between(10, 50));
     }
+    s.postcopy = ends_in_postcopy(spec);
     apply_variant(spec.variant, s);
     return s;
 }

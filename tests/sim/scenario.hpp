@@ -20,6 +20,7 @@ struct RunSpec {
     Variant variant = Variant::Correct;
     ArmClear arm_clear = ArmClear::Chunks;
     ModelFault fault = ModelFault::None;
+    End end = End::Seeded;
 };
 
 struct Scenario {
@@ -29,9 +30,11 @@ struct Scenario {
     DriverParams driver;
     DriverFlags driver_flags;
     HookFlags hook_flags;
+    RamFlags ram_flags;
     bool delay_apply_across_sync;
     unsigned populate_percent;
-    unsigned iterative_syncs;  // syncs before stop-and-copy
+    unsigned iterative_syncs;  // syncs before the VM stops
+    bool postcopy;             // the run ends in a switch to postcopy, not stop-and-copy
     Pfn send_budget;           // pages per migration-thread step
     std::uint64_t sync_odds;   // 1 in sync_odds migration steps syncs mid-pass
     // Scheduler weights.

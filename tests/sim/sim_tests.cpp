@@ -5,6 +5,9 @@
 //  - each deliberately broken variant is caught -- a failing seed is found
 //    within the budget -- under the models where it loses writes, and
 //    passes where it does not;
+//  - a switch to postcopy places only free pages as zero: every written page
+//    still arrives with its content, and the two broken forms of the
+//    switch's bookkeeping are caught;
 //  - the arm's KVM log clear in each of its forms keeps the protocol safe;
 //    the shipped form issues far fewer, nearly never empty, clears than the
 //    old one, and the exact form's lower resend count is what it would buy;
@@ -41,12 +44,13 @@ BatchSummary search(Accel accel, Variant variant, ArmClear clear = ArmClear::Chu
 }
 
 BatchSummary all(Accel accel, Variant variant, std::uint64_t seeds = kSeedBudget,
-                 ArmClear clear = ArmClear::Chunks)
+                 ArmClear clear = ArmClear::Chunks, End end = End::Seeded)
 {
     BatchOptions opt;
     opt.accel = accel;
     opt.variant = variant;
     opt.arm_clear = clear;
+    opt.end = end;
     opt.seeds = seeds;
     return run_batch(opt);
 }
@@ -58,14 +62,18 @@ void expect_caught(Accel accel, Variant variant, ArmClear clear = ArmClear::Chun
     ASSERT_TRUE(s.first_failure.has_value())
         << "no failing seed in " << s.seeds_run << " seeds for " << variant_name(variant)
         << " under " << accel_name(accel) << ", arm clears " << arm_clear_name(clear);
+    if (variant == Variant::PostcopyFreeIgnoresWrites || variant == Variant::PostcopySkipMarkKept) {
+        // Caught at the switch, where the variant differs: every run of it is one.
+        EXPECT_EQ(s.postcopy_ends, s.seeds_run);
+    }
     std::cout << "[ caught   ] " << variant_name(variant) << " under " << accel_name(accel)
               << ", arm clears " << arm_clear_name(clear) << ": ";
     print_failure(std::cout, *s.first_failure);
 }
 
-void expect_safe(Accel accel, Variant variant)
+void expect_safe(Accel accel, Variant variant, End end = End::Seeded)
 {
-    const BatchSummary s = all(accel, variant);
+    const BatchSummary s = all(accel, variant, kSeedBudget, ArmClear::Chunks, end);
     EXPECT_EQ(s.failures, 0u) << variant_name(variant) << " under " << accel_name(accel)
                               << " lost writes, first seed "
                               << (s.first_failure ? s.first_failure->spec.seed : 0);
@@ -101,6 +109,49 @@ TEST_P(AllModels, CorrectProtocolIsSafeSkipsAndRefusesStale)
     EXPECT_EQ(s.failures, 0u);
     EXPECT_GT(s.pages_skipped, 0u) << "vacuously safe: nothing skipped";
     EXPECT_GT(s.seeds_with_stale, 0u) << "no seed produced a stale refusal";
+    // Both ends are covered: about half the seeds switch to postcopy.
+    EXPECT_GT(s.postcopy_ends, s.seeds_run / 4);
+    EXPECT_LT(s.postcopy_ends, s.seeds_run * 3 / 4);
+    EXPECT_GT(s.pages_zero, 0u);
+}
+
+// Every run switching to postcopy: no written page arrives as zero, and
+// free pages do.  The same seeds ending in stop-and-copy send exactly as
+// many pages with content: a skipped page written since the skip was in
+// bmap already, so the switch adds to bmap only the free pages -- and
+// those go out as zero pages (the end is drawn on a stream of its own, so
+// a seed runs the same up to the VM stop either way).
+TEST_P(AllModels, CorrectPostcopyIsSafeAndPlacesOnlyFreePagesAsZero)
+{
+    const BatchSummary post =
+        all(GetParam(), Variant::Correct, kSeedBudget, ArmClear::Chunks, End::Postcopy);
+    const BatchSummary stop =
+        all(GetParam(), Variant::Correct, kSeedBudget, ArmClear::Chunks, End::StopAndCopy);
+    std::cout << "[ postcopy ] " << accel_name(GetParam()) << ": " << post.seeds_run << " seeds, "
+              << post.pages_zero << " pages placed as zero, " << post.pages_sent_final
+              << " sent with content after the switch (" << stop.pages_sent_final
+              << " in stop-and-copy)\n";
+    EXPECT_EQ(post.failures, 0u);
+    EXPECT_EQ(post.postcopy_ends, post.seeds_run);
+    EXPECT_GT(post.pages_zero, post.seeds_run * 100) << "hardly any free page placed as zero";
+    EXPECT_EQ(stop.postcopy_ends, 0u);
+    EXPECT_EQ(stop.pages_zero, 0u);
+    EXPECT_EQ(post.pages_sent, stop.pages_sent);
+    EXPECT_EQ(post.pages_sent_final, stop.pages_sent_final);
+}
+
+// Switch with free = skipped (no "& ~bmap"): a page reallocated and
+// written after its skip, not sent since, is placed as zero.
+TEST_P(AllModels, PostcopyFreeIgnoresWritesIsCaught)
+{
+    expect_caught(GetParam(), Variant::PostcopyFreeIgnoresWrites);
+}
+
+// Sending a page leaves its skipped mark: a page skipped, reallocated,
+// written and sent with content, not written since, is placed as zero.
+TEST_P(AllModels, PostcopySkipMarkKeptIsCaught)
+{
+    expect_caught(GetParam(), Variant::PostcopySkipMarkKept);
 }
 
 TEST_P(AllModels, CorrectProtocolSavesPagesAndDowntime)
@@ -141,6 +192,14 @@ TEST_P(AllModels, ConfirmBeforeArmIsCaught)
 }
 
 INSTANTIATE_TEST_SUITE_P(Sim, AllModels, ::testing::ValuesIn(kAllAccels), model_name);
+
+// The postcopy variants change only the switch's bookkeeping: ending in
+// stop-and-copy, they are the correct protocol.
+TEST(PostcopyVariants, SafeInStopAndCopy)
+{
+    expect_safe(Accel::Kvm, Variant::PostcopyFreeIgnoresWrites, End::StopAndCopy);
+    expect_safe(Accel::Kvm, Variant::PostcopySkipMarkKept, End::StopAndCopy);
+}
 
 // Upstream qemu_guest_free_page_hint() semantics at apply time (KVM chunk
 // clear + bmap clear), no confirm: KVM loses writes, TCG does not (that
@@ -274,7 +333,8 @@ TEST(ModelFault, LostReprotectIsCaughtWithoutHints)
 
 TEST(Determinism, SameSeedSameTrace)
 {
-    for (const Variant v : {Variant::Correct, Variant::ConfirmBeforeArm}) {
+    for (const Variant v :
+         {Variant::Correct, Variant::ConfirmBeforeArm, Variant::PostcopySkipMarkKept}) {
         for (const Accel a : kAllAccels) {
             std::ostringstream t1, t2, t3;
             run_one(RunSpec{42, a, v}, &t1);

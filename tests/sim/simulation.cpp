@@ -26,7 +26,7 @@ public:
         : spec_(spec), trace_(trace_out), rng_(spec.seed), sc_(make_scenario(spec, rng_)),
           alloc_(sc_.pages), log_(spec.accel, sc_.pages, spec.seed, sc_.ring_size, spec.fault),
           mem_(sc_.pages, log_), workload_(alloc_, mem_, rng_, trace_),
-          ram_(mem_, log_, sc_.clear_bmap_shift, spec.arm_clear, trace_),
+          ram_(mem_, log_, sc_.clear_bmap_shift, spec.arm_clear, sc_.ram_flags, trace_),
           hook_(ram_, sc_.hook_flags, trace_), dev_(hook_, sc_.max_ranges, sc_.pages, rng_, trace_),
           driver_(alloc_, dev_, sc_.driver_flags, sc_.driver, trace_)
     {
@@ -126,7 +126,8 @@ RunResult Migration::run()
                variant_name(spec_.variant), ", arm clears ", arm_clear_name(spec_.arm_clear), ": ",
                sc_.pages, " pages, clear_bmap_shift ", sc_.clear_bmap_shift, ", max_ranges ",
                sc_.max_ranges, ", scan_steps ", sc_.driver.scan_steps, ", min_order ",
-               sc_.driver.min_order, ", ", sc_.iterative_syncs, " iterative syncs");
+               sc_.driver.min_order, ", ", sc_.iterative_syncs, " iterative syncs, then ",
+               sc_.postcopy ? "postcopy" : "stop-and-copy");
     workload_.populate(sc_.populate_percent);
     // ram_init_bitmaps(): dirty logging on, bmap all ones, first sync.
     log_.start();
@@ -174,15 +175,23 @@ RunResult Migration::run()
         deliver_config_change();
     }
 
-    // Stop-and-copy: vCPUs and the driver stop, the device answers what
-    // is in flight, the final sync runs with no epoch after it.
+    // Stop-and-copy or postcopy: vCPUs and the driver stop, the device
+    // answers what is in flight, the final sync runs with no epoch after
+    // it (for postcopy, ram_postcopy_send_discard_bitmap()'s sync).
     trace_.set_step(++steps_);
-    trace_.log("migration", "stop VM");
+    trace_.log("migration", "stop VM", sc_.postcopy ? " (switch to postcopy)" : "");
     vm_running_ = false;
     dev_.set_vm_running(false);
     sync(true);
     const std::uint64_t sent_before = ram_.pages_sent();
-    ram_.send_all();
+    if (sc_.postcopy) {
+        // The guest would resume on the destination here; the check is at
+        // the switch, on what the source sends for the paused guest.
+        ram_.postcopy_switch();
+        ram_.send_postcopy();
+    } else {
+        ram_.send_all();
+    }
     hook_.epoch_end();  // ram_save_cleanup()
 
     RunResult r;
@@ -198,8 +207,10 @@ RunResult Migration::run()
     r.pages_skipped = hook_.stats().pages_skipped;
     r.armed_pages = driver_.stats().armed_pages;
     r.confirmed_pages = driver_.stats().confirmed_pages;
+    r.postcopy = sc_.postcopy;
     r.pages_sent = ram_.pages_sent();
     r.pages_sent_final = ram_.pages_sent() - sent_before;
+    r.pages_zero = ram_.pages_zero();
     r.pages_resent = ram_.pages_resent();
     r.log_clears = log_.log_clears();
     r.empty_log_clears = log_.empty_log_clears();
@@ -215,7 +226,8 @@ RunResult Migration::run()
                                           std::to_string(r.verdict.destination));
         trace_.log("stats", r.pages_skipped, " pages skipped, ", r.stale_refusals,
                    " stale refusals, ", r.pages_sent, " pages sent (", r.pages_sent_final,
-                   " in stop-and-copy, ", r.pages_resent, " resent unchanged), ", r.log_clears,
+                   r.postcopy ? " in postcopy, " : " in stop-and-copy, ", r.pages_resent,
+                   " resent unchanged), ", r.pages_zero, " placed as zero, ", r.log_clears,
                    " log clears (", r.empty_log_clears, " empty)");
     }
     return r;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // One migration, start to finish, under one seed: setup sync, bulk and
 // iterative rounds with guest, driver, device and migration-thread steps
-// interleaved by the seeded PRNG, then stop-and-copy and the oracle.
+// interleaved by the seeded PRNG, then stop-and-copy or a switch to
+// postcopy, and the oracle.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,11 @@ struct RunResult {
     std::uint64_t hook_refusals = 0;     // arm/skip refused -ESTALE by the hook
     std::uint64_t armed_pages = 0;       // candidate pages the driver saw armed
     std::uint64_t confirmed_pages = 0;   // ... and then confirmed still free
-    std::uint64_t pages_sent = 0;        // all rounds
-    std::uint64_t pages_sent_final = 0;  // during stop-and-copy (downtime)
+    bool postcopy = false;               // ended in a switch to postcopy
+    std::uint64_t pages_sent = 0;        // all rounds, with content
+    std::uint64_t pages_sent_final = 0;  // after the VM stopped: stop-and-copy (downtime)
+                                         // or postcopy
+    std::uint64_t pages_zero = 0;        // free pages placed as zero after the switch
     std::uint64_t pages_resent = 0;      // sends of content the destination held
     std::uint64_t log_clears = 0;        // KVM_CLEAR_DIRTY_LOG calls (manual KVM)
     std::uint64_t empty_log_clears = 0;  // ... that cleared no bit

@@ -57,14 +57,34 @@ enum class Variant {
     ConfirmBeforeArm,  // (3) still-free re-check done before the arm
     ApplyAfterSync,    // (4) hook ignores the epoch gate, device applies across a sync
     SkipWithoutArm,    // (5) arm is a no-op, skip still happens
-    NoHints,           // baseline: driver disabled
+    // The postcopy switch (issue #34); runs of these two always end in postcopy.
+    PostcopyFreeIgnoresWrites,  // (6) free = skipped: pages written since the skip too
+    PostcopySkipMarkKept,       // (7) a sent page keeps its skipped mark
+    NoHints,                    // baseline: driver disabled
 };
 
 inline constexpr Variant kAllVariants[] = {
-    Variant::Correct,          Variant::FusedNoConfirm, Variant::ArmSkipNoConfirm,
-    Variant::ConfirmBeforeArm, Variant::ApplyAfterSync, Variant::SkipWithoutArm,
+    Variant::Correct,
+    Variant::FusedNoConfirm,
+    Variant::ArmSkipNoConfirm,
+    Variant::ConfirmBeforeArm,
+    Variant::ApplyAfterSync,
+    Variant::SkipWithoutArm,
+    Variant::PostcopyFreeIgnoresWrites,
+    Variant::PostcopySkipMarkKept,
     Variant::NoHints,
 };
+
+// How a run ends once the VM stops: stop-and-copy sends what is left in
+// bmap; a switch to postcopy first recomputes bmap from the pages the
+// filter skipped (ram_filter_postcopy_switchover() in patches/qemu/*/0008).
+enum class End {
+    Seeded,       // drawn from the seed (half the runs), or forced by the variant
+    StopAndCopy,  // always stop-and-copy
+    Postcopy,     // always a switch to postcopy
+};
+
+inline constexpr End kAllEnds[] = {End::Seeded, End::StopAndCopy, End::Postcopy};
 
 constexpr std::string_view accel_name(Accel a)
 {
@@ -107,8 +127,25 @@ constexpr std::string_view variant_name(Variant v)
         return "apply-after-sync";
     case Variant::SkipWithoutArm:
         return "skip-without-arm";
+    case Variant::PostcopyFreeIgnoresWrites:
+        return "postcopy-free-ignores-writes";
+    case Variant::PostcopySkipMarkKept:
+        return "postcopy-skip-mark-kept";
     case Variant::NoHints:
         return "no-hints";
+    }
+    return "?";
+}
+
+constexpr std::string_view end_name(End e)
+{
+    switch (e) {
+    case End::Seeded:
+        return "seeded";
+    case End::StopAndCopy:
+        return "stop-and-copy";
+    case End::Postcopy:
+        return "postcopy";
     }
     return "?";
 }
