@@ -187,6 +187,17 @@ bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --out $(BUILD)/bench-smoke.json
 
+# A switch to postcopy while the guest reuses memory it had freed
+# (tests/e2e/postcopy.py): default QEMU, fph, fph + postcopy-preempt,
+# POSTCOPY_REPS times (~3 min each); docs/benchmarks.md's postcopy section.
+POSTCOPY_REPS ?= 3
+.PHONY: bench-postcopy
+bench-postcopy: image
+	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench-postcopy.py --qemu $(BUILD)/fph-qemu \
+	  --image $(BUILD)/guest --reps $(POSTCOPY_REPS) \
+	  --out docs/benchmarks/postcopy/fph-bench-postcopy.json \
+	  --plot docs/benchmarks/postcopy/fph-bench-postcopy.png --doc docs/benchmarks.md
+
 # libFuzzer on the core (tests/fuzz, clang): FUZZ_TIME seconds on a fresh
 # copy of the seed corpus in $(BUILD)/fuzz; fails on any crash.
 # `make fuzz FUZZ_TIME=3600` is the long campaign (its corpus persists in

@@ -2,7 +2,7 @@
 // QEMU's RAM migration state for one RAMBlock (migration/ram.c): the
 // migration bitmap (bmap), clear_bmap with clear_bmap_shift, the page
 // sender, and the two filter operations of the hook patch
-// (patches/qemu/0006-0009, ram_filter_arm_pages / ram_filter_skip_pages),
+// (patches/qemu/LINE/0007-0012, ram_filter_arm_pages / ram_filter_skip_pages),
 // and the patch's switch to postcopy (filter_skipped, filter_free,
 // ram_filter_postcopy_switchover, save_zero_page), mirrored line by line.
 // The destination is the content as last sent.
