@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A switch to postcopy while the guest reuses memory it had freed: one run
 of the shape issue #34 measured, for the postcopy end-to-end test
-(test_faults.py) and the bench (bench/fph-bench.py --postcopy).
+(test_faults.py) and the bench (bench/fph-bench-postcopy.py).
 
 A 2 GiB guest holds a verified pattern, writes 1.5 GiB and frees it; the
 migration runs precopy at 50 MB/s for about a second (fph: until its hints
@@ -54,25 +54,16 @@ CONTENDERS = (Contender("default", False, False), Contender("fph", True, False),
               Contender("fph-preempt", True, True))
 
 
-def _wait_for(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def run(qemu: str, image: str, c: Contender, finish_bw: int = 0) -> dict:
     """One migration of contender @c; @finish_bw (B/s): once the guest's
     workload is done, let postcopy finish at this bandwidth (a test that
     needs no postcopy_s saves a minute of default QEMU's).  Its figures:
-    after_s (switch until the
-    guest's AFTER_MIB are written), blocked_ms (the destination's
-    postcopy-blocktime), postcopy_s (switch until completed),
-    workload (its output, with its own duration),
-    transferred (bytes), zero_pages (query-migrate's ram.duplicate),
-    skipped (fph's pages skipped before the switch), verify (the
-    pattern's check on the destination)."""
+    after_s (switch until the guest's AFTER_MIB are written), blocked_ms
+    (the destination's postcopy-blocktime), postcopy_s (switch until
+    completed), workload (its output, with its own duration), transferred
+    (bytes), zero_pages (query-migrate's ram.duplicate), skipped (fph's
+    pages skipped before the switch), verify (the pattern's check on the
+    destination)."""
     workdir = tempfile.mkdtemp(prefix="fph-postcopy-")
     vms: list[V.VM] = []
     try:
@@ -94,15 +85,15 @@ def run(qemu: str, image: str, c: Contender, finish_bw: int = 0) -> dict:
         t0 = time.monotonic()
         if c.fph:
             want = int(SKIPPED_SHARE * FREED_MIB * 256)
-            _wait_for(lambda: src.stats()["pages-skipped"] >= want, 120,
-                      f"fph to skip {want} pages")
+            V.wait_for(lambda: src.stats()["pages-skipped"] >= want, 120,
+                       f"fph to skip {want} pages")
         time.sleep(max(0.0, PRECOPY_S - (time.monotonic() - t0)))
         skipped = src.stats()["pages-skipped"] if c.fph else 0
         src.cmd("migrate-start-postcopy")
         t_switch = time.monotonic()
         # Input sent before the destination runs would be lost.
-        _wait_for(lambda: dst.cmd("query-status")["running"], 60,
-                  "the destination to run")
+        V.wait_for(lambda: dst.cmd("query-status")["running"], 60,
+                   "the destination to run")
         dguest = dst.connect_guest(False)
         workload = dguest.check(f"fph-workload dirty {AFTER_MIB}",
                                 timeout=TIMEOUT_S).strip()

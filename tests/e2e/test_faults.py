@@ -64,8 +64,8 @@ class Setup:
         while it runs; returns once the guest has sent hints."""
         dst, uri = self.destination(name)
         V.start_migration(self.src, dst, uri, bandwidth or SLOW, caps=caps)
-        wait_for(lambda: self.src.stats()["requests"] > 0, 60,
-                 "hint requests")
+        V.wait_for(lambda: self.src.stats()["requests"] > 0, 60,
+                   "hint requests")
         return dst
 
     def finish(self) -> dict:
@@ -77,14 +77,6 @@ class Setup:
         for m in self.vms:
             m.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def wait_for(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 # What the socket shutdown of migrate_cancel makes a blocked send report.
@@ -104,8 +96,8 @@ def cancel(vm: V.VM, stalled: bool = False) -> str:
     hang or another failure."""
     vm.cmd("migrate_cancel")
     ended = ("cancelled", "failed") if stalled else ("cancelled",)
-    wait_for(lambda: vm.cmd("query-migrate")["status"] in ended, 60,
-             "the migration to end after migrate_cancel")
+    V.wait_for(lambda: vm.cmd("query-migrate")["status"] in ended, 60,
+               "the migration to end after migrate_cancel")
     info = vm.cmd("query-migrate")
     if info["status"] == "failed":
         desc = info.get("error-desc", "")
@@ -120,7 +112,7 @@ def stall(s: Setup, dst: V.VM, uri: str) -> dict:
     first hints arrive.  Returns the source's stats 2 s later."""
     V.start_migration(s.src, dst, uri, FAST)
     os.kill(dst.get_pid(), signal.SIGSTOP)
-    wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
+    V.wait_for(lambda: s.src.stats()["requests"] > 0, 60, "hint requests")
     time.sleep(2)
     st = s.src.stats()
     print(f"  destination stopped; {st['requests']} requests, "
@@ -253,8 +245,8 @@ def test_eject_while_stalled() -> None:
         assert st["requests"] > 0 and st["pages-armed"] == 0, st
         t0 = time.monotonic()
         s.guest.check(EJECT, timeout=30)
-        wait_for(lambda: not s.src.timed_cmd("query-fph-stats", 1)[0]
-                 ["device-present"], 10, "the device to go")
+        V.wait_for(lambda: not s.src.timed_cmd("query-fph-stats", 1)[0]
+                   ["device-present"], 10, "the device to go")
         gone = time.monotonic() - t0
         print(f"  guest ejected the device: gone after {gone:.2f} s")
         assert gone < 2, f"unplug took {gone:.2f} s"
@@ -359,7 +351,7 @@ def test_postcopy_after_hinting() -> None:
     s = Setup()
     try:
         dst = s.start_slow("dst", CRAWL, caps=("postcopy-ram",))
-        wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
+        V.wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
         s.src.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
         s.src.cmd("migrate-start-postcopy")
         V.wait_migration(s.src, 300)

@@ -212,6 +212,16 @@ def start_migration(src: VM, dst: VM, uri: str, max_bandwidth: int,
     src.cmd("migrate", uri=uri)
 
 
+def wait_for(pred, timeout: float, what: str) -> None:
+    """Poll @pred every 20 ms until it is true; AssertionError naming
+    @what after @timeout s."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 def wait_migration(src: VM, timeout: float = 600, interval: float = 0.05,
                    peers: tuple[VM, ...] = ()) -> dict:
     """Wait for the migration to complete, polling query-migrate every
