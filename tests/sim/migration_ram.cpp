@@ -230,33 +230,34 @@ void MigrationRam::arm_range(Pfn start, Pfn n, std::uint64_t* pages)
     *pages = n;
 }
 
-void MigrationRam::skip_range(Pfn start, Pfn n, std::uint64_t* pages)
+std::uint64_t MigrationRam::clear_dirty_range(Pfn start, Pfn n, bool mark_skipped)
 {
-    // ram_filter_skip_pages(): remember what was never sent, for a
-    // switch to postcopy -- only the pages this skip takes out of bmap.
     std::uint64_t cleared = 0;
     for (Pfn p = start; p < start + n; ++p) {
         if (bmap_[p]) {
-            skipped_[p] = 1;
+            if (mark_skipped) {
+                skipped_[p] = 1;
+            }
             bmap_[p] = 0;
             ++cleared;
         }
     }
     dirty_pages_ -= cleared;
-    *pages = cleared;
+    return cleared;
+}
+
+void MigrationRam::skip_range(Pfn start, Pfn n, std::uint64_t* pages)
+{
+    // ram_filter_skip_pages(): remember what was never sent, for a
+    // switch to postcopy -- only the pages this skip takes out of bmap.
+    *pages = clear_dirty_range(start, n, true);
 }
 
 void MigrationRam::upstream_free_page_hint(Pfn start, Pfn n, std::uint64_t* pages)
 {
     // Upstream's function knows nothing of filter_skipped: bmap only.
     clear_chunks_range(start, n);
-    std::uint64_t cleared = 0;
-    for (Pfn p = start; p < start + n; ++p) {
-        cleared += bmap_[p];
-        bmap_[p] = 0;
-    }
-    dirty_pages_ -= cleared;
-    *pages = cleared;
+    *pages = clear_dirty_range(start, n, false);
 }
 
 }  // namespace fph_sim

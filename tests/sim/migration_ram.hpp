@@ -76,6 +76,9 @@ private:
     // migration_clear_memory_region_dirty_bitmap(): clear @page's chunk once.
     void clear_chunk_of(Pfn page);
     void clear_chunks_range(Pfn start, Pfn n);
+    // Clear [start, start + n) from bmap (@mark_skipped: and remember the
+    // pages it held in filter_skipped); returns how many it held.
+    std::uint64_t clear_dirty_range(Pfn start, Pfn n, bool mark_skipped);
     void send_page(Pfn pfn);
 
     GuestMemory& mem_;
