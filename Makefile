@@ -160,9 +160,6 @@ bench-debian: image-debian
 	  --plot docs/benchmarks/debian13/fph-bench.png \
 	  --doc docs/benchmarks.md --doc-section debian13
 
-# Default QEMU against fph over the full matrix (~1 h 20 min): the
-# downtime targets; its own section of docs/benchmarks.md.
-.PHONY: bench-downtime
 # Page-cache reclaim on the Debian 13 guest: default, fph and fph with
 # reclaim=1G on 1 GiB of cold file data, alone and with pgbench running
 # (docs/benchmarks.md, section reclaim; ~35 min at 2 repetitions).
@@ -176,12 +173,39 @@ bench-reclaim: image-debian
 	  --plot docs/benchmarks/reclaim/fph-bench.png \
 	  --doc docs/benchmarks.md --doc-section reclaim
 
+# Default QEMU against fph over the full matrix (~1 h 20 min): the
+# downtime targets; its own section of docs/benchmarks.md.
+.PHONY: bench-downtime
 bench-downtime: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --qemu $(BUILD)/fph-qemu \
 	  --image $(BUILD)/guest --matrix full --contenders default,fph $(BENCH_ARGS) \
 	  --out docs/benchmarks/downtime/fph-bench.json \
 	  --plot docs/benchmarks/downtime/fph-bench.png \
 	  --doc docs/benchmarks.md --doc-section downtime
+
+# Against what users turn on today (multifd, free-page reporting), on the
+# newest QEMU line, 10 Gbit/s, MODERN_REPS repetitions (~2 h 20 min at 3):
+# busybox idle and freed-dirty at 2, 8 and 12 GiB (at 12 GiB without
+# default, whose source and destination would not both fit in 24 GiB),
+# live snapshots to a file at 2 and 8 GiB, Debian 13 pgbench at 2 GiB; one
+# raw JSON, docs/benchmarks.md's modern section (docs/benchmarks.md says why).
+MODERN_REPS ?= 3
+MODERN_CONTENDERS = default-multifd,balloon-report,fph,fph-multifd
+MODERN_DIR = docs/benchmarks/modern
+MODERN_BENCH = PYTHONPATH=$$(. $(BUILD)/qemu-$(NEWEST_QEMU_LINE)/qemu.env && echo $$QEMU_SRC/python) \
+  bench/fph-bench.py --qemu $(BUILD)/qemu-$(NEWEST_QEMU_LINE)/fph-qemu \
+  --bandwidth 10G --reps $(MODERN_REPS) --out $(MODERN_DIR)/fph-bench.json $(BENCH_ARGS)
+.PHONY: bench-modern
+bench-modern: image image-debian qemu-lines
+	$(MODERN_BENCH) --image $(BUILD)/guest --mem 2G,8G \
+	  --scenarios idle,freed-dirty --contenders default,$(MODERN_CONTENDERS)
+	$(MODERN_BENCH) --append --image $(BUILD)/guest --mem 12G \
+	  --scenarios idle,freed-dirty --contenders $(MODERN_CONTENDERS)
+	$(MODERN_BENCH) --append --image $(BUILD)/guest --mem 2G,8G \
+	  --scenarios snapshot-idle,snapshot-freed-dirty --contenders default,fph
+	$(MODERN_BENCH) --append --guest debian13 --image $(BUILD)/debian13 --mem 2G \
+	  --scenarios debian-pgbench --contenders default,$(MODERN_CONTENDERS) \
+	  --plot $(MODERN_DIR)/fph-bench.png --doc docs/benchmarks.md --doc-section modern
 
 bench-smoke: image
 	PYTHONPATH=$(QEMU_PYTHONPATH) bench/fph-bench.py --smoke --qemu $(BUILD)/fph-qemu \

@@ -53,13 +53,17 @@ USAGE = """\
                          fph transfers more than default or a run fails
   --mem 1G,2G            guest sizes      --bandwidth 10G,1G (Gbit/s; plain = B/s)
   --reps N               repetitions      --settle SEC (pause before migrating, 3)
-  --scenarios a,b        idle,freed-dirty,fragmented,churn (busybox);
+  --scenarios a,b        idle,freed-dirty,fragmented,churn,snapshot-idle,
+                         snapshot-freed-dirty (busybox; snapshot-*: a live
+                         snapshot to a file, mapped-ram, default and fph,
+                         only when named);
                          debian-idle,debian-freed,debian-page-cache,
                          debian-pgbench,debian-cache-pgbench,debian-freed-numa,
                          debian-freed-memfd
                          (debian13)
   --contenders a,b       default,balloon-hint,balloon-report,fph,fph-reclaim (the last only
-                         in the scenarios that name it)
+                         in the scenarios that name it); default-multifd,
+                         fph-multifd (multifd, 2 channels) only when named
   --budget-min N         start no new run after N minutes
   --out FILE.json        raw results (rewritten after every run)
   --plot FILE.png        gnuplot PNG     --doc FILE.md  update its generated section
@@ -164,8 +168,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         o.scen = split(o.scenarios)
     if o.contenders:
         o.cont = split(o.contenders)
-    o.scen = o.scen or matrix.scenario_names(o.guest)
-    o.cont = o.cont or list(matrix.CONTENDER_NAMES)
+    o.scen = o.scen or matrix.default_scenarios(o.guest)
+    o.cont = o.cont or matrix.default_contenders()
     for s in o.scen:
         if s not in matrix.scenario_names(o.guest):
             raise Usage(f"unknown scenario {s} for the {o.guest} guest")
@@ -236,6 +240,14 @@ def smoke_verdict(doc: dict, bw: int, failed: int, planned: int) -> int:
           f"({div(fb, db):.2f} x default, {div(fb, used):.2f} x used {used:.0f} MiB): "
           f"{'PASS' if ok else 'FAIL'}", flush=True)
     return 0 if ok else 1
+
+
+def print_verdicts(doc: dict) -> None:
+    """Issue #33's acceptance per cell (report.modern_verdicts), when the
+    results have default-multifd: one line each, pass or lose."""
+    for cell, c, what, meas, ok in report.modern_verdicts(Results(doc)):
+        print(f"fph-bench: {cell}: {c}: {what} default-multifd: {meas}: "
+              f"{'pass' if ok else 'LOSE'}", flush=True)
 
 
 # ------------------------------------------------------------ runs
@@ -353,7 +365,10 @@ def main(argv: list[str]) -> int:
         except OSError:
             log(f"fph-bench: cannot read {o.report_only}")
             return 2
-        return make_report(o, doc)
+        rc = make_report(o, doc)
+        if o.doc:
+            print_verdicts(doc)
+        return rc
 
     if not o.qemu or not o.image:
         log(f"fph-bench: --qemu and --image are required\nusage: fph-bench [options]\n{USAGE}",
@@ -433,7 +448,7 @@ def main(argv: list[str]) -> int:
         if r["ok"]:
             ok += 1
             log(f" {M.transferred_mib(r):.0f} MiB in {M.time_s(r):.2f} s (downtime "
-                f"{M.downtime_ms(r):.0f} ms, final round {M.downtime_mib(r):.0f} MiB, "
+                f"{M.downtime_ms(r):.0f} ms, final round {M.final_round_mib(r):.0f} MiB, "
                 f"{M.syncs(r):.0f} syncs), used {M.used_mib(r):.0f} MiB, withheld "
                 f"{M.withheld_mib(r):.1f} MiB [{r['wall_s']:.0f} s]")
         else:
@@ -454,6 +469,8 @@ def main(argv: list[str]) -> int:
     rc = 0
     if not o.smoke or o.plot or o.doc:
         rc = make_report(o, doc)
+    if o.doc:
+        print_verdicts(doc)
     if o.smoke and smoke_verdict(doc, o.bws[0], failed, len(plan)):
         return 1
     if failed and not o.smoke:

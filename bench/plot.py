@@ -13,7 +13,8 @@ import results as M
 from report import bw_label, mem_label
 from results import Key, Results
 
-COLORS = ("#888888", "#e69f00", "#56b4e9", "#009e73", "#cc79a7")
+COLORS = ("#888888", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2", "#d55e00",
+          "#f0e442")
 
 
 class PlotError(Exception):
@@ -79,7 +80,7 @@ def _script(R: Results, panels: list[tuple[int, int]], dat: str, png: str) -> st
                     col = 2 + 3 * c
                     plots.append(f"'{dat}' index {2 * p + metric} using {col}:{col + 1}:"
                                  f"{col + 2}{'' if c else ':xtic(1)'} title '{name}' "
-                                 f"lc rgb '{COLORS[c % 5]}'")
+                                 f"lc rgb '{COLORS[c % len(COLORS)]}'")
                 if not metric:
                     plots.append(f"'' index {2 * p} using ($0):{ucol} with points pt 7 ps 1.2 "
                                  "lc rgb 'black' title 'used (MemTotal-MemFree)'")

@@ -86,7 +86,7 @@ def _rule(n: int) -> str:
 def headline(R: Results) -> str:
     if not R.has("fph"):
         return ""
-    others = ("default", "balloon-hint", "balloon-report")
+    others = [c for c in ("default", "balloon-hint", "balloon-report") if R.has(c)]
     head = ["guest", "bandwidth", "scenario"]
     for c in others:
         head += [f"fph/{c} bytes", f"fph/{c} time"]
@@ -128,7 +128,8 @@ def cell_table(R: Results, m: int, bw: int) -> str:
          "Cells: median (min–max) over the repetitions. *used* = MemTotal − MemFree and "
          "*RAM − MemFree* (the physical limit: everything the guest does not report "
          "free, incl. kernel-reserved memory) are guest figures just before migrating. "
-         "*final round*: sent while the guest was stopped (`ram.downtime-bytes`); "
+         "*final round*: sent while the guest was stopped (`ram.downtime-bytes`; with "
+         "multifd plus the channels' pages after the stop, from QEMU's trace); "
          "*syncs*: dirty-bitmap syncs (`ram.dirty-sync-count`).\n\n"
          + _row(CELL_HEAD) + _rule(len(CELL_HEAD)))
     for k in keys:
@@ -147,7 +148,7 @@ def cell_table(R: Results, m: int, bw: int) -> str:
             ratio(tr.median, used.median), ratio(tr.median, unfree.median),
             num(R.median(k, M.normal_mib)), num(R.median(k, M.zero_pages)),
             spread(R.sum(k, M.time_s), 2), spread(R.sum(k, M.downtime_ms)),
-            spread(R.sum(k, M.downtime_mib)),
+            spread(R.sum(k, M.final_round_mib)),
             num(R.median(k, M.setup_ms)), num(R.median(k, M.syncs)),
             spread(used), spread(unfree), num(R.sum(k, M.withheld_mib).max, 1)])
     return o + "\n"
@@ -309,7 +310,7 @@ def downtime_targets(R: Results) -> str:
                       f"{num(ft)} vs {num(dt)} ms; fph max {num(worst)} ms | "
                       f"{'yes' if met else '**no**'} |\n")
                 if m == 2048 and s in ("idle", "freed-dirty", "fragmented"):
-                    fr = R.sum(f, M.downtime_mib)
+                    fr = R.sum(f, M.final_round_mib)
                     o += (f"| {cell} | final round ≤ 5 MiB | {num(fr.median, 1)} MiB "
                           f"(max {num(fr.max, 1)}) | {'yes' if fr.median <= 5 else '**no**'} |\n")
     if not o:
@@ -384,12 +385,182 @@ def reclaim_targets(R: Results, mem_mib: int = 2048) -> str:
             "| bandwidth | target | measured (medians) | met |\n|---|---|---|---|\n" + o + "\n")
 
 
+# ------------------------------------------------------------ issue #33: against multifd
+BASELINE = "default-multifd"
+FPH_KINDS = ("fph", "fph-multifd")
+
+
+def modern_headline(R: Results) -> str:
+    """fph and fph-multifd against what a user picks today (default QEMU
+    with multifd), per cell: ratios of medians, downtime difference."""
+    if not R.has(BASELINE):
+        return ""
+    head = ["guest", "bandwidth", "scenario", "contender", "bytes ×", "total time ×",
+            "downtime Δ ms", "final round MiB (vs)", "migration threads CPU ×"]
+    o = (f"### Headline: against `{BASELINE}` (multifd, 2 channels, zero pages detected in "
+         "the send threads; ratio of medians, < 1 means better)\n\n"
+         + _row(head) + _rule(len(head)))
+    for m in R.mems:
+        for bw in R.bws:
+            for s in R.scenarios:
+                b = Key(m, bw, s, BASELINE)
+                if not R.n_ok(b):
+                    continue
+                for c in R.contenders:
+                    k = Key(m, bw, s, c)
+                    if c == BASELINE or not R.n_ok(k):
+                        continue
+                    dd = R.median(k, M.downtime_ms) - R.median(b, M.downtime_ms)
+                    o += _row([mem_label(m), bw_label(bw), s, c,
+                               ratio(R.median(k, M.transferred_mib),
+                                     R.median(b, M.transferred_mib)),
+                               ratio(R.median(k, M.time_s), R.median(b, M.time_s)),
+                               f"{dd:+.0f}" if dd == dd else "—",
+                               f"{num(R.median(k, M.final_round_mib), 1)} "
+                               f"({num(R.median(b, M.final_round_mib), 1)})",
+                               ratio(R.median(k, M.exited_threads_s),
+                                     R.median(b, M.exited_threads_s))])
+    return o + "\n"
+
+
+def modern_verdicts(R: Results) -> list[tuple[str, str, str, str, bool]]:
+    """Issue #33's acceptance, per cell and fph contender: (cell,
+    contender, criterion, measured, passed).  freed-dirty: bytes ≤ 0.2 ×
+    default-multifd's, total time ≤ 0.5 × its, downtime ≤ its + 10 ms;
+    idle: total time ≤ its.  Medians."""
+    out = []
+    for m in R.mems:
+        for bw in R.bws:
+            for s in ("freed-dirty", "idle"):
+                b = Key(m, bw, s, BASELINE)
+                if not R.n_ok(b):
+                    continue
+                bb, bt = R.median(b, M.transferred_mib), R.median(b, M.time_s)
+                bd = R.median(b, M.downtime_ms)
+                cell = f"{mem_label(m)}, {bw_label(bw)}, {s}"
+                for c in FPH_KINDS:
+                    k = Key(m, bw, s, c)
+                    if not R.n_ok(k):
+                        continue
+                    fb, ft = R.median(k, M.transferred_mib), R.median(k, M.time_s)
+                    fd = R.median(k, M.downtime_ms)
+                    if s == "freed-dirty":
+                        out.append((cell, c, "bytes ≤ 0.2 ×",
+                                    f"{num(fb)} vs {num(bb)} MiB = {ratio(fb, bb)} ×",
+                                    fb <= 0.2 * bb))
+                        out.append((cell, c, "total time ≤ 0.5 ×",
+                                    f"{num(ft, 2)} vs {num(bt, 2)} s = {ratio(ft, bt)} ×",
+                                    ft <= 0.5 * bt))
+                        out.append((cell, c, "downtime ≤ +10 ms",
+                                    f"{num(fd)} vs {num(bd)} ms", fd <= bd + 10))
+                    else:
+                        out.append((cell, c, "total time ≤ 1 ×",
+                                    f"{num(ft, 2)} vs {num(bt, 2)} s = {ratio(ft, bt)} ×",
+                                    ft <= bt))
+    return out
+
+
+def modern_targets(R: Results) -> str:
+    v = modern_verdicts(R)
+    if not v:
+        return ""
+    lost = sum(1 for x in v if not x[4])
+    o = (f"### Acceptance against `{BASELINE}` (issue #33; medians): "
+         f"{len(v) - lost} pass, {lost} lose\n\n"
+         "| cell | contender | target (vs default-multifd) | measured | verdict |\n"
+         "|---|---|---|---|---|\n")
+    for cell, c, what, meas, ok in v:
+        o += _row([cell, c, what, meas, "pass" if ok else "**lose**"])
+    return o + "\n"
+
+
+def cost_table(R: Results) -> str:
+    """What a migration costs the host and the guest (hostcpu.py, results.py)."""
+    keys = [k for k in sorted(R.ok, key=_order(R))
+            if any("host_cpu" in r for r in R.ok[k])]
+    if not keys:
+        return ""
+    head = ["guest", "bandwidth", "scenario", "contender", "migration thread CPU s",
+            "multifd send threads CPU s", "exited threads CPU s (exact)",
+            "source QEMU CPU s", "destination QEMU CPU s", "guest busy CPU s",
+            "fph scan ms", "total time s"]
+    o = ("### Cost: CPU time on the host and in the guest\n\n"
+         "*migration thread* (`mig/src/main`) and *multifd send threads* "
+         "(`mig/src/send_N`, together): sampled every 50 ms from `/proc/PID/task/TID/"
+         "schedstat` until they exit; *exited threads*: exact CPU time of every source "
+         "thread that exited during the migration (these, from `/proc/PID/stat`, 10 ms "
+         "ticks); *source / destination QEMU*: the whole process (vCPU included) from "
+         "`migrate` to completion; *guest busy*: the guest's non-idle CPU time "
+         "(`/proc/stat`) from just before `migrate` to the first command afterwards "
+         "(hinting, the MemFree sampler, the console); *fph scan*: the guest driver's "
+         "`collect_ns_total`.\n\n" + _row(head) + _rule(len(head)))
+    for k in keys:
+        o += _row([mem_label(k.mem_mib), bw_label(k.bw), k.scenario, k.contender,
+                   spread(R.sum(k, M.mig_thread_s), 2), spread(R.sum(k, M.multifd_send_s), 2),
+                   spread(R.sum(k, M.exited_threads_s), 2), spread(R.sum(k, M.src_cpu_s), 2),
+                   spread(R.sum(k, M.dst_cpu_s), 2), spread(R.sum(k, M.guest_cpu_s), 2),
+                   spread(R.sum(k, lambda r: M.guest(r, "collect_ns_total") / 1e6), 1),
+                   spread(R.sum(k, M.time_s), 2)])
+    return o + "\n"
+
+
+def memory_table(R: Results) -> str:
+    """How source and destination fit in the host: their RSS after the
+    migration, the destination's peak, the host's lowest MemAvailable."""
+    keys = [k for k in sorted(R.ok, key=_order(R))
+            if any("src_qemu" in r for r in R.ok[k])]
+    if not keys:
+        return ""
+    head = ["guest", "scenario", "contender", "source RSS MiB", "destination RSS MiB",
+            "destination peak RSS MiB", "host MemAvailable min MiB"]
+    o = ("### Host memory: source and destination QEMU (VmRSS, VmHWM after the "
+         "migration; MemAvailable sampled during it)\n\n" + _row(head) + _rule(len(head)))
+    for k in keys:
+        o += _row([mem_label(k.mem_mib), k.scenario, k.contender,
+                   spread(R.sum(k, M.src_rss_mib)), spread(R.sum(k, M.dst_rss_mib)),
+                   spread(R.sum(k, M.dst_hwm_mib)), num(R.sum(k, M.host_avail_min_mib).min)])
+    return o + "\n"
+
+
+def snapshot_table(R: Results) -> str:
+    keys = [k for k in sorted(R.ok, key=_order(R))
+            if matrix.scenario(k.scenario).target == "snapshot"]
+    if not keys:
+        return ""
+    head = ["guest", "scenario", "contender", "file allocated MiB", "× default",
+            "apparent size MiB", "total time s", "× default", "downtime ms",
+            "transferred MiB"]
+    o = ("### Live snapshot to a file (`migrate file:`, capability `mapped-ram`, the guest "
+         "running; allocated = `st_blocks` × 512)\n\n" + _row(head) + _rule(len(head)))
+    for k in keys:
+        d = Key(k.mem_mib, k.bw, k.scenario, "default")
+        a, t = R.sum(k, M.snapshot_alloc_mib), R.sum(k, M.time_s)
+        o += _row([mem_label(k.mem_mib), k.scenario, k.contender, spread(a),
+                   ratio(a.median, R.median(d, M.snapshot_alloc_mib)),
+                   spread(R.sum(k, M.snapshot_apparent_mib)), spread(t, 2),
+                   ratio(t.median, R.median(d, M.time_s)), spread(R.sum(k, M.downtime_ms)),
+                   spread(R.sum(k, M.transferred_mib))])
+    return o + "\n"
+
+
+def _order(R: Results):
+    """Sort key of cells: size, bandwidth (fastest first), scenario and
+    contender in matrix order."""
+    def key(k: Key):
+        return (k.mem_mib, -k.bw, matrix.SCENARIO_NAMES.index(k.scenario)
+                if k.scenario in matrix.SCENARIO_NAMES else 99,
+                matrix.CONTENDER_NAMES.index(k.contender)
+                if k.contender in matrix.CONTENDER_NAMES else 99)
+    return key
+
+
 def body(doc: dict) -> str:
     """The generated section: header, tables and targets (no plot link)."""
     R = Results(doc)
-    return (report_header(doc) + markdown(R) + pgbench_table(R) + reclaim_table(R)
+    return (report_header(doc) + modern_headline(R) + markdown(R) + snapshot_table(R)
+            + cost_table(R) + memory_table(R) + pgbench_table(R) + reclaim_table(R)
             + targets(R, 2048) + debian_targets(R, 2048) + reclaim_targets(R, 2048)
-            + downtime_targets(R))
+            + downtime_targets(R) + modern_targets(R))
 
 
 def update_doc(path: str, text: str, section: str = "") -> None:

@@ -40,8 +40,27 @@ def downtime_ms(r: dict) -> float:
 
 
 def downtime_mib(r: dict) -> float:
-    """Sent in the final round, while the guest was stopped."""
+    """QEMU's ram.downtime-bytes: sent on the main channel while the guest
+    was stopped (for multifd, not the channels' pages: final_round_mib)."""
     return jnum(r, "migrate", "ram", "downtime-bytes") / MIB
+
+
+def final_round_mib(r: dict) -> float:
+    """Sent in the final round, while the guest was stopped: downtime-bytes,
+    plus, for multifd, the pages the channels sent after the stop (run.py,
+    final_round(); their packet headers are not counted)."""
+    mf = r.get("multifd_final")
+    if mf is None:
+        return downtime_mib(r)
+    if not mf.get("stop_seen"):
+        return NAN
+    page = jnum(r, "migrate", "ram", "page-size")
+    page = 4096.0 if math.isnan(page) else page
+    return downtime_mib(r) + jnum(r, "multifd_final", "normal_after") * page / MIB
+
+
+def multifd_mib(r: dict) -> float:
+    return jnum(r, "migrate", "ram", "multifd-bytes") / MIB
 
 
 def setup_ms(r: dict) -> float:
@@ -133,6 +152,96 @@ def reread_s(r: dict) -> float:
         return float(out.split("copied,")[1].split()[0])
     except (IndexError, ValueError):
         return NAN
+
+
+# ------------------------------------------------------------ cost (host, guest)
+def _thread_s(r: dict, prefixes: tuple[str, ...]) -> float:
+    v = [t.get("ns", 0) for t in (r.get("host_cpu") or {}).get("threads", {}).values()
+         if t.get("comm", "").startswith(prefixes)]
+    return sum(v) / 1e9 if v else NAN
+
+
+def mig_thread_s(r: dict) -> float:
+    """CPU time of the source's migration thread (mig/src/main), sampled
+    every host_cpu.interval_s until it exited (hostcpu.py)."""
+    return _thread_s(r, ("mig/src/main", "live_migration"))
+
+
+def multifd_send_s(r: dict) -> float:
+    """CPU time of the source's multifd send threads together (sampled);
+    NaN without multifd."""
+    return _thread_s(r, ("mig/src/send_", "multifdsend_"))
+
+
+def exited_threads_s(r: dict) -> float:
+    """CPU time of every source thread that exited during the migration,
+    exact (process total minus live threads; clock ticks): the migration
+    thread and the multifd send threads, unless some other thread exited."""
+    h = r.get("host_cpu") or {}
+    return jnum(h, "exited_ticks") / (h.get("clk_tck") or 100)
+
+
+def src_cpu_s(r: dict) -> float:
+    """CPU time of the whole source QEMU (vCPU included) over the migration."""
+    h = r.get("host_cpu") or {}
+    return jnum(h, "process_ticks") / (h.get("clk_tck") or 100)
+
+
+def dst_cpu_s(r: dict) -> float:
+    """CPU time of the whole destination QEMU from migrate to completion
+    (+ up to 2 s while the source's threads exit)."""
+    h = r.get("host_cpu") or {}
+    return jnum(r, "dst_qemu", "cpu_ticks") / (h.get("clk_tck") or 100)
+
+
+def _guest_ticks(out: str) -> tuple[float, float]:
+    """(busy, all) USER_HZ ticks of /proc/stat's "cpu " line (busy: all but
+    idle and iowait)."""
+    for line in (out or "").splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0] == "cpu":
+            try:
+                v = [float(x) for x in f[1:]]
+            except ValueError:
+                break
+            return sum(v[:8]) - v[3] - v[4], sum(v[:8])
+    return NAN, NAN
+
+
+def guest_cpu_s(r: dict) -> float:
+    """The guest's busy CPU time (all vCPUs, /proc/stat, 100 ticks/s) from
+    just before migrating to just after, on the destination: hinting, the
+    MemFree sampler and whatever else runs; compare with default's."""
+    before = _guest_ticks(r.get("guest_stat_before", ""))[0]
+    after = _guest_ticks(r.get("guest_stat_after", ""))[0]
+    return (after - before) / 100
+
+
+def dst_rss_mib(r: dict) -> float:
+    """The destination QEMU's resident memory after the migration."""
+    return jnum(r, "dst_qemu", "VmRSS") / 1024
+
+
+def dst_hwm_mib(r: dict) -> float:
+    return jnum(r, "dst_qemu", "VmHWM") / 1024
+
+
+def src_rss_mib(r: dict) -> float:
+    return jnum(r, "src_qemu", "VmRSS") / 1024
+
+
+def host_avail_min_mib(r: dict) -> float:
+    """The host's lowest MemAvailable sampled during the migration."""
+    return jnum(r, "host_cpu", "mem_available_min_kib") / 1024
+
+
+def snapshot_alloc_mib(r: dict) -> float:
+    """A live snapshot file's allocated size (st_blocks * 512)."""
+    return jnum(r, "snapshot", "allocated_bytes") / MIB
+
+
+def snapshot_apparent_mib(r: dict) -> float:
+    return jnum(r, "snapshot", "apparent_bytes") / MIB
 
 
 def reclaimed_mib(r: dict) -> float:

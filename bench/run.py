@@ -13,6 +13,7 @@ import shutil
 import time
 
 import guestctl
+import hostcpu
 import pgbench
 import vm as V
 from qemu.machine.machine import VMLaunchFailure
@@ -30,6 +31,12 @@ SAMPLER_START = (
     "sleep 0.1; done) >/dev/null 2>&1 </dev/null & echo $! >/run/fph-bench.pid; "
     "renice -n -20 -p $! >/dev/null")
 SAMPLER_STOP = "kill $(cat /run/fph-bench.pid) 2>/dev/null; cat /run/fph-bench.min"
+# The guest's CPU time so far (/proc/stat's first line, USER_HZ ticks):
+# read on the source just before migrating and first thing afterwards.
+GUEST_STAT = "head -1 /proc/stat"
+# Source trace events (log backend, -D FILE) of a multifd run: final_round().
+TRACE_EVENTS = ("migration_completion_vm_stop", "multifd_send_ram_fill")
+_RAM_FILL = re.compile(r"normal pages (\d+) zero pages (\d+)")
 GUEST_FPH = ("cd /sys/kernel/debug/virtio_fph && for f in *; do echo \"$f=$(cat $f)\"; "
              "done")
 
@@ -46,6 +53,7 @@ class Settings:
     boot_timeout: float = 240
     prepare_timeout: float = 900
     migrate_timeout: float = 1200
+    cpu_interval: float = 0.05   # hostcpu.Sampler
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +95,14 @@ def meminfo(guest: guestctl.Guest) -> dict:
 
 
 def _launch(st: Settings, rs: RunSpec, d: str, name: str, incoming: bool) -> V.VM:
-    extra = [*rs.contender.qemu_args, *matrix.scenario_qemu_args(rs.scenario, rs.mem_mib)]
+    # Named threads (hostcpu.py finds the migration threads by name); on
+    # a multifd source, the trace events that place its packets before or
+    # after the switchover (final_round()).
+    extra = [*rs.contender.qemu_args, *matrix.scenario_qemu_args(rs.scenario, rs.mem_mib),
+             "-name", f"fph-bench-{name},debug-threads=on"]
+    if rs.contender.multifd and not incoming:
+        extra += [*(a for e in TRACE_EVENTS for a in ("-trace", f"enable={e}")),
+                  "-D", os.path.join(d, f"{name}-trace.log")]
     if st.disk:
         # The image's own command line; udev loads the drivers of the
         # devices the contender has (modalias), nothing else.
@@ -102,6 +117,48 @@ def _launch(st: Settings, rs: RunSpec, d: str, name: str, incoming: bool) -> V.V
         cause = e.__cause__ or e
         raise RuntimeError(f"{what} QEMU did not start ({type(cause).__name__}: {cause}); "
                            f"its log: {tail_file(os.path.join(d, name + '.log'))}") from e
+
+
+def configure(vm: V.VM, c: matrix.Contender, caps: tuple[str, ...] = ()) -> None:
+    """The contender's migration capabilities (plus @caps) and parameters
+    on one side; nothing for a contender without any (the plain default)."""
+    caps = (*c.caps, *caps)
+    if caps:
+        vm.cmd("migrate-set-capabilities",
+               capabilities=[{"capability": x, "state": True} for x in caps])
+    if c.params:
+        vm.cmd("migrate-set-parameters", **{k.replace("-", "_"): v for k, v in c.params})
+
+
+def final_round(path: str) -> dict:
+    """What the multifd channels sent after the source stopped the guest,
+    from the source's trace (TRACE_EVENTS): QEMU's ram.downtime-bytes counts
+    only the main channel (ram_transferred_add(); the multifd threads count
+    into ram.multifd-bytes), so a multifd migration's final round is
+    downtime-bytes + these pages.  A packet is counted on the side of the
+    switchover where the send thread filled it."""
+    r = {"stop_seen": False, "packets_before": 0, "normal_before": 0,
+         "packets_after": 0, "normal_after": 0, "zero_after": 0}
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    with f:
+        for line in f:
+            if line.startswith("migration_completion_vm_stop"):
+                r["stop_seen"] = True
+            elif line.startswith("multifd_send_ram_fill"):
+                m = _RAM_FILL.search(line)
+                if not m:
+                    continue
+                if r["stop_seen"]:
+                    r["packets_after"] += 1
+                    r["normal_after"] += int(m.group(1))
+                    r["zero_after"] += int(m.group(2))
+                else:
+                    r["packets_before"] += 1
+                    r["normal_before"] += int(m.group(1))
+    return r
 
 
 def _sampler_min(r: dict, out: str) -> None:
@@ -128,16 +185,111 @@ def _guest_fph(out: str) -> dict:
     return g
 
 
+def _host_after(r: dict, sampler: hostcpu.Sampler, vms: dict) -> None:
+    """The host side once the migration ended: the source's threads
+    (waiting up to 2 s for the migration threads to exit, so that the
+    exact exited-thread total covers them), each QEMU's CPU and memory."""
+    deadline = time.monotonic() + 2
+    pid = sampler.pid
+    while time.monotonic() < deadline and any(
+            c.startswith(hostcpu.MIG_MAIN + hostcpu.MIG_SEND)
+            for c, _, _ in hostcpu.threads(pid).values()):
+        time.sleep(0.05)
+    r["host_cpu"] = sampler.stop()
+    r["host_meminfo_after"] = hostcpu.host_meminfo_kib()
+    for name, (vm, t0) in vms.items():
+        p = vm.get_pid()
+        t1 = hostcpu.process_ticks(p) if p else None
+        r[f"{name}_qemu"] = dict(hostcpu.status_kib(p) if p else {},
+                                 cpu_ticks=None if t0 is None or t1 is None else t1 - t0)
+
+
+def _migrate(st: Settings, rs: RunSpec, d: str, src: V.VM, con: guestctl.Guest,
+             r: dict) -> tuple[V.VM, guestctl.Guest]:
+    """Migrate to a fresh destination over a unix socket; returns it and
+    its guest console."""
+    dst = _launch(st, rs, d, "dst", True)
+    try:
+        uri = f"unix:{d}/migrate.sock"
+        # The destination's capabilities before it listens (multifd: its
+        # channels); none for the plain contenders (docs/benchmarks.md).
+        configure(dst, rs.contender)
+        dst.cmd("migrate-incoming", uri=uri)
+        configure(src, rs.contender)
+        src.cmd("migrate-set-parameters", max_bandwidth=rs.bw, downtime_limit=st.downtime_ms)
+        r["guest_stat_before"] = con.check(GUEST_STAT, 30)
+        sampler = hostcpu.Sampler(src.get_pid(), st.cpu_interval)
+        dpid = dst.get_pid()
+        d0 = hostcpu.process_ticks(dpid) if dpid else None
+        sampler.start()
+        try:
+            tm = time.monotonic()
+            src.cmd("migrate", uri=uri)
+            r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1,
+                                            peers=(src, dst))
+            r["migrate_wall_s"] = time.monotonic() - tm
+            _host_after(r, sampler, {"src": (src, None), "dst": (dst, d0)})
+        finally:
+            sampler.stop()
+        if rs.contender.multifd:
+            r["multifd_final"] = final_round(os.path.join(d, "src-trace.log"))
+        if rs.contender.fph:
+            r["fph_stats"] = src.stats()
+        return dst, dst.connect_guest(wait_ready=False)
+    except BaseException:
+        dst.kill()
+        raise
+
+
+def _snapshot(st: Settings, rs: RunSpec, d: str, src: V.VM, con: guestctl.Guest,
+              r: dict) -> guestctl.Guest:
+    """A live snapshot: migrate file: with mapped-ram while the guest runs
+    (as QEMU's docs/devel/migration/mapped-ram.rst describes it: the same
+    capabilities would be set on the QEMU that restores it), then resume the
+    guest (cont: it stops at the end, in postmigrate) and return its
+    console.  The file's allocated size (st_blocks * 512) is the cost; it
+    is deleted afterwards."""
+    path = os.path.join(d, "snapshot.mapped-ram")
+    configure(src, rs.contender, matrix.SNAPSHOT_CAPS)
+    src.cmd("migrate-set-parameters", max_bandwidth=rs.bw, downtime_limit=st.downtime_ms)
+    r["guest_stat_before"] = con.check(GUEST_STAT, 30)
+    sampler = hostcpu.Sampler(src.get_pid(), st.cpu_interval)
+    sampler.start()
+    tm = time.monotonic()
+    try:
+        src.cmd("migrate", uri=f"file:{path}")
+        r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1, peers=(src,))
+        r["migrate_wall_s"] = time.monotonic() - tm
+        _host_after(r, sampler, {"src": (src, None)})
+        sb = os.stat(path)
+        r["snapshot"] = {"allocated_bytes": sb.st_blocks * 512, "apparent_bytes": sb.st_size,
+                         "status_after": src.cmd("query-status").get("status")}
+    finally:
+        sampler.stop()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    if rs.contender.multifd:
+        r["multifd_final"] = final_round(os.path.join(d, "src-trace.log"))
+    if rs.contender.fph:
+        r["fph_stats"] = src.stats()
+    src.cmd("cont")
+    return con
+
+
 def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
-    """One migration in scratch directory @d; returns its raw JSON row (with
-    "ok" and, on failure, "error")."""
+    """One migration (or live snapshot) in scratch directory @d; returns its
+    raw JSON row (with "ok" and, on failure, "error")."""
     r = {"mem_mib": rs.mem_mib, "bandwidth": rs.bw, "scenario": rs.scenario,
          "contender": rs.contender.name, "rep": rs.rep, "ok": False,
          "downtime_limit_ms": st.downtime_ms, "settle_s": st.settle_s,
-         "started": iso_now(), "loadavg_before": loadavg()}
+         "started": iso_now(), "loadavg_before": loadavg(),
+         "host_meminfo_before": hostcpu.host_meminfo_kib()}
     t0 = time.monotonic()
     os.makedirs(d, exist_ok=True)
     src = dst = None
+    snapshot = matrix.scenario(rs.scenario).target == "snapshot"
     try:
         if st.disk:
             # One overlay per run, opened by its source and its destination.
@@ -154,23 +306,17 @@ def run_one(st: Settings, rs: RunSpec, d: str) -> dict:
 
         con.check(SAMPLER_START, 30)
         r["meminfo_before"] = meminfo(con)
+        if snapshot:
+            dcon = _snapshot(st, rs, d, src, con, r)
+        else:
+            dst, dcon = _migrate(st, rs, d, src, con, r)
 
-        dst = _launch(st, rs, d, "dst", True)
-        uri = f"unix:{d}/migrate.sock"
-        dst.cmd("migrate-incoming", uri=uri)
-        tm = time.monotonic()
-        # No migration capabilities are changed (docs/benchmarks.md).
-        V.start_migration(src, dst, uri, rs.bw, st.downtime_ms, return_path=False)
-        r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1,
-                                        peers=(src, dst))
-        r["migrate_wall_s"] = time.monotonic() - tm
-        if rs.contender.fph:
-            r["fph_stats"] = src.stats()
-
-        # On the destination: sampler minimum, memory afterwards, guest cost.
-        dcon = dst.connect_guest(wait_ready=False)
+        # Where the guest runs now: its CPU time, sampler minimum, memory
+        # afterwards, guest cost.
+        r["guest_stat_after"] = dcon.check(GUEST_STAT, 60)
         _sampler_min(r, dcon.check(SAMPLER_STOP, 60))
-        r["after_out"] = [dcon.check(cmd, 300) for cmd in matrix.after_cmds(rs.scenario)]
+        r["after_out"] = [dcon.check(cmd, 300)
+                          for cmd in matrix.after_cmds(matrix.base_scenario(rs.scenario))]
         if rs.scenario == "churn":
             kv = guestctl.parse_kv(r["after_out"][0], "churn")
             bad = _leading_int(kv["bad"]) if "bad" in kv else 1
