@@ -79,29 +79,26 @@ def threads(pid: int) -> dict[str, tuple[str, int | None, int | None]]:
     return out
 
 
-def status_kib(pid: int) -> dict:
-    """VmRSS, VmHWM (peak RSS), RssAnon of /proc/PID/status, in KiB."""
+def _kib_fields(path: str, keys: tuple[str, ...]) -> dict:
+    """The "Key: N kB" lines of @path named in @keys, in KiB."""
     out = {}
-    for line in _read(f"/proc/{pid}/status").splitlines():
+    for line in _read(path).splitlines():
         k, _, v = line.partition(":")
-        if k in ("VmRSS", "VmHWM", "RssAnon"):
+        if k in keys:
             try:
                 out[k] = int(v.split()[0])
             except (IndexError, ValueError):
                 pass
     return out
+
+
+def status_kib(pid: int) -> dict:
+    """VmRSS, VmHWM (peak RSS), RssAnon of /proc/PID/status, in KiB."""
+    return _kib_fields(f"/proc/{pid}/status", ("VmRSS", "VmHWM", "RssAnon"))
 
 
 def host_meminfo_kib() -> dict:
-    out = {}
-    for line in _read("/proc/meminfo").splitlines():
-        k, _, v = line.partition(":")
-        if k in ("MemTotal", "MemAvailable", "MemFree"):
-            try:
-                out[k] = int(v.split()[0])
-            except (IndexError, ValueError):
-                pass
-    return out
+    return _kib_fields("/proc/meminfo", ("MemTotal", "MemAvailable", "MemFree"))
 
 
 def _live_ticks(th: dict) -> int:

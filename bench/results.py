@@ -8,6 +8,7 @@ import collections
 import math
 import typing
 
+import hostcpu
 import matrix
 from stats import NAN, Summary, summarize
 
@@ -156,42 +157,44 @@ def reread_s(r: dict) -> float:
 
 # ------------------------------------------------------------ cost (host, guest)
 def _thread_s(r: dict, prefixes: tuple[str, ...]) -> float:
-    v = [t.get("ns", 0) for t in (r.get("host_cpu") or {}).get("threads", {}).values()
-         if t.get("comm", "").startswith(prefixes)]
-    return sum(v) / 1e9 if v else NAN
+    ns = hostcpu.named_ns(r.get("host_cpu") or {}, prefixes)
+    return NAN if ns is None else ns / 1e9
+
+
+def _ticks_s(r: dict, *path: str) -> float:
+    """A clock-tick count of the raw row (@path) in seconds, at the rate
+    hostcpu.py recorded (host_cpu.clk_tck)."""
+    return jnum(r, *path) / ((r.get("host_cpu") or {}).get("clk_tck") or 100)
 
 
 def mig_thread_s(r: dict) -> float:
     """CPU time of the source's migration thread (mig/src/main), sampled
     every host_cpu.interval_s until it exited (hostcpu.py)."""
-    return _thread_s(r, ("mig/src/main", "live_migration"))
+    return _thread_s(r, hostcpu.MIG_MAIN)
 
 
 def multifd_send_s(r: dict) -> float:
     """CPU time of the source's multifd send threads together (sampled);
     NaN without multifd."""
-    return _thread_s(r, ("mig/src/send_", "multifdsend_"))
+    return _thread_s(r, hostcpu.MIG_SEND)
 
 
 def exited_threads_s(r: dict) -> float:
     """CPU time of every source thread that exited during the migration,
     exact (process total minus live threads; clock ticks): the migration
     thread and the multifd send threads, unless some other thread exited."""
-    h = r.get("host_cpu") or {}
-    return jnum(h, "exited_ticks") / (h.get("clk_tck") or 100)
+    return _ticks_s(r, "host_cpu", "exited_ticks")
 
 
 def src_cpu_s(r: dict) -> float:
     """CPU time of the whole source QEMU (vCPU included) over the migration."""
-    h = r.get("host_cpu") or {}
-    return jnum(h, "process_ticks") / (h.get("clk_tck") or 100)
+    return _ticks_s(r, "host_cpu", "process_ticks")
 
 
 def dst_cpu_s(r: dict) -> float:
     """CPU time of the whole destination QEMU from migrate to completion
     (+ up to 2 s while the source's threads exit)."""
-    h = r.get("host_cpu") or {}
-    return jnum(r, "dst_qemu", "cpu_ticks") / (h.get("clk_tck") or 100)
+    return _ticks_s(r, "dst_qemu", "cpu_ticks")
 
 
 def _guest_ticks(out: str) -> tuple[float, float]:

@@ -204,6 +204,41 @@ def _host_after(r: dict, sampler: hostcpu.Sampler, vms: dict) -> None:
                                  cpu_ticks=None if t0 is None or t1 is None else t1 - t0)
 
 
+def _measured_migrate(st: Settings, rs: RunSpec, src: V.VM, con: guestctl.Guest,
+                      r: dict, uri: str, dst: V.VM | None = None) -> None:
+    """Migrate @src (its capabilities set) to @uri at the run's bandwidth
+    and downtime limit and wait for the end, measuring it: the guest's CPU
+    time before, the source's threads and host memory throughout, each
+    QEMU's CPU and memory after (_host_after()); @dst: the destination, if
+    there is one."""
+    src.cmd("migrate-set-parameters", max_bandwidth=rs.bw, downtime_limit=st.downtime_ms)
+    r["guest_stat_before"] = con.check(GUEST_STAT, 30)
+    sampler = hostcpu.Sampler(src.get_pid(), st.cpu_interval)
+    vms = {"src": (src, None)}
+    if dst:
+        dpid = dst.get_pid()
+        vms["dst"] = (dst, hostcpu.process_ticks(dpid) if dpid else None)
+    sampler.start()
+    try:
+        tm = time.monotonic()
+        src.cmd("migrate", uri=uri)
+        r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1,
+                                        peers=(src, dst) if dst else (src,))
+        r["migrate_wall_s"] = time.monotonic() - tm
+        _host_after(r, sampler, vms)
+    finally:
+        sampler.stop()
+
+
+def _source_figures(rs: RunSpec, d: str, src: V.VM, r: dict) -> None:
+    """What the source knows once the migration ended: a multifd run's
+    final round (final_round()), fph's stats."""
+    if rs.contender.multifd:
+        r["multifd_final"] = final_round(os.path.join(d, "src-trace.log"))
+    if rs.contender.fph:
+        r["fph_stats"] = src.stats()
+
+
 def _migrate(st: Settings, rs: RunSpec, d: str, src: V.VM, con: guestctl.Guest,
              r: dict) -> tuple[V.VM, guestctl.Guest]:
     """Migrate to a fresh destination over a unix socket; returns it and
@@ -216,25 +251,8 @@ def _migrate(st: Settings, rs: RunSpec, d: str, src: V.VM, con: guestctl.Guest,
         configure(dst, rs.contender)
         dst.cmd("migrate-incoming", uri=uri)
         configure(src, rs.contender)
-        src.cmd("migrate-set-parameters", max_bandwidth=rs.bw, downtime_limit=st.downtime_ms)
-        r["guest_stat_before"] = con.check(GUEST_STAT, 30)
-        sampler = hostcpu.Sampler(src.get_pid(), st.cpu_interval)
-        dpid = dst.get_pid()
-        d0 = hostcpu.process_ticks(dpid) if dpid else None
-        sampler.start()
-        try:
-            tm = time.monotonic()
-            src.cmd("migrate", uri=uri)
-            r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1,
-                                            peers=(src, dst))
-            r["migrate_wall_s"] = time.monotonic() - tm
-            _host_after(r, sampler, {"src": (src, None), "dst": (dst, d0)})
-        finally:
-            sampler.stop()
-        if rs.contender.multifd:
-            r["multifd_final"] = final_round(os.path.join(d, "src-trace.log"))
-        if rs.contender.fph:
-            r["fph_stats"] = src.stats()
+        _measured_migrate(st, rs, src, con, r, uri, dst)
+        _source_figures(rs, d, src, r)
         return dst, dst.connect_guest(wait_ready=False)
     except BaseException:
         dst.kill()
@@ -251,29 +269,17 @@ def _snapshot(st: Settings, rs: RunSpec, d: str, src: V.VM, con: guestctl.Guest,
     is deleted afterwards."""
     path = os.path.join(d, "snapshot.mapped-ram")
     configure(src, rs.contender, matrix.SNAPSHOT_CAPS)
-    src.cmd("migrate-set-parameters", max_bandwidth=rs.bw, downtime_limit=st.downtime_ms)
-    r["guest_stat_before"] = con.check(GUEST_STAT, 30)
-    sampler = hostcpu.Sampler(src.get_pid(), st.cpu_interval)
-    sampler.start()
-    tm = time.monotonic()
     try:
-        src.cmd("migrate", uri=f"file:{path}")
-        r["migrate"] = V.wait_migration(src, st.migrate_timeout, interval=0.1, peers=(src,))
-        r["migrate_wall_s"] = time.monotonic() - tm
-        _host_after(r, sampler, {"src": (src, None)})
+        _measured_migrate(st, rs, src, con, r, f"file:{path}")
         sb = os.stat(path)
         r["snapshot"] = {"allocated_bytes": sb.st_blocks * 512, "apparent_bytes": sb.st_size,
                          "status_after": src.cmd("query-status").get("status")}
     finally:
-        sampler.stop()
         try:
             os.unlink(path)
         except OSError:
             pass
-    if rs.contender.multifd:
-        r["multifd_final"] = final_round(os.path.join(d, "src-trace.log"))
-    if rs.contender.fph:
-        r["fph_stats"] = src.stats()
+    _source_figures(rs, d, src, r)
     src.cmd("cont")
     return con
 
