@@ -13,16 +13,16 @@
 /* Every reason the core counts is a member of the QAPI FphRejectInfo. */
 static void fph_stats_fill_rejected(FphRejectInfo *r, const FphStats *s)
 {
-#define FPH_REJECT_FILL(up, low, desc) r->low = s->rejected[FPH_REJECT_##up];
+#define FPH_REJECT_FILL(up, low, key) r->low = s->rejected[FPH_REJECT_##up];
     FPH_REJECT_REASONS(FPH_REJECT_FILL)
 #undef FPH_REJECT_FILL
 }
 
 /*
- * The QAPI FphReclaimOutcome is the core's list, in its order (checked
- * member by member here, names by scripts/check-reject-reasons.py).
+ * The QAPI FphReclaimOutcome is the core's list, in its order: both are
+ * generated from include/fph/names.py (checked member by member here).
  */
-#define FPH_RECLAIM_SAME(up, low, desc) \
+#define FPH_RECLAIM_SAME(up, low, key) \
     QEMU_BUILD_BUG_ON((int)FPH_RECLAIM_##up != (int)FPH_RECLAIM_OUTCOME_##up);
 FPH_RECLAIM_RESULTS(FPH_RECLAIM_SAME)
 #undef FPH_RECLAIM_SAME

@@ -21,28 +21,19 @@
 #include <stdbool.h>
 
 #include "fph/virtio_fph.h"
+#include "fph_names.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /*
- * Why a range (or a whole request) was dropped: the one list of reasons.
- * X(UPPER, lower, description): the enum, fph_reject_name() ("lower", a
- * stable stats/trace key: never rename) and the QAPI FphRejectInfo members
- * (lower with '-', checked by scripts/check-reject-reasons.py) come from
- * it.  Order is ABI for stats.
+ * Why a range (or a whole request) was dropped: FPH_REJECT_REASONS of
+ * fph_names.h, generated from include/fph/names.py (the one list; the
+ * QAPI FphRejectInfo members come from it too).  fph_reject_name() gives
+ * "lower", a stable stats/trace key.  Order is ABI for stats.
  */
-#define FPH_REJECT_REASONS(X) \
-    X(STALE_EPOCH, stale_epoch, "request epoch is not the open epoch") \
-    X(OUT_OF_RAM, out_of_ram, "range not fully inside hintable guest RAM") \
-    X(MISALIGNED, misaligned, "addr or len not VIRTIO_FPH_PAGE_SIZE aligned") \
-    X(MALFORMED, malformed, "bad header, type, length, zero len, wrap") \
-    X(OVER_LIMIT, over_limit, "nr_ranges above max_ranges") \
-    X(NOT_ARMED, not_armed, "CONFIRM range (part) not armed this epoch") \
-    X(OVER_BUDGET, over_budget, "the epoch's work or armed-set budget is spent")
-
-#define FPH_REJECT_ENUM(up, low, desc) FPH_REJECT_##up,
+#define FPH_REJECT_ENUM(up, low, key) FPH_REJECT_##up,
 typedef enum FphReject {
     FPH_REJECT_REASONS(FPH_REJECT_ENUM)
     FPH_REJECT__MAX,
@@ -64,25 +55,13 @@ typedef struct FphStats {
 
 
 /*
- * What the last reclaim request (VIRTIO_FPH_F_RECLAIM) came to: the one
- * list.  X(UPPER, lower, description) as for FPH_REJECT_REASONS: the enum,
- * fph_reclaim_result_name() ("lower", '-' in QAPI FphReclaimOutcome, checked
- * by scripts/check-reject-reasons.py).  The first members after PENDING
- * are the guest's VIRTIO_FPH_RECLAIM_S_* in order.
+ * What the last reclaim request (VIRTIO_FPH_F_RECLAIM) came to:
+ * FPH_RECLAIM_RESULTS of fph_names.h (include/fph/names.py; QAPI's
+ * FphReclaimOutcome too); fph_reclaim_result_name() gives "lower".  The
+ * members from OK on are the guest's VIRTIO_FPH_RECLAIM_S_* in order
+ * (FPH_RECLAIM_GUEST_STATUSES).
  */
-#define FPH_RECLAIM_RESULTS(X) \
-    X(NONE, none, "no reclaim was asked for") \
-    X(PENDING, pending, "asked; the guest has not reported yet") \
-    X(OK, ok, "the guest reclaimed page cache") \
-    X(UNSUPPORTED, unsupported, "the guest kernel has no cgroup v2 memory.reclaim") \
-    X(WOULD_SWAP, would_swap, "the guest could not keep reclaim off anonymous memory") \
-    X(FAILED, failed, "the guest's reclaim failed") \
-    X(NO_HELPER, no_helper, "the guest has no reclaim helper installed") \
-    X(TIMEOUT, timeout, "no report within reclaim-timeout; the migration went on") \
-    X(CANCELLED, cancelled, "the migration ended before the report") \
-    X(NO_DRIVER, no_driver, "the guest driver did not negotiate VIRTIO_FPH_F_RECLAIM")
-
-#define FPH_RECLAIM_ENUM(up, low, desc) FPH_RECLAIM_##up,
+#define FPH_RECLAIM_ENUM(up, low, key) FPH_RECLAIM_##up,
 typedef enum FphReclaimResult {
     FPH_RECLAIM_RESULTS(FPH_RECLAIM_ENUM)
     FPH_RECLAIM__MAX,

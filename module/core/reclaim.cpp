@@ -9,9 +9,15 @@
 
 namespace fph {
 
-static_assert(FPH_RECLAIM_OK + VIRTIO_FPH_RECLAIM_S_NO_HELPER == FPH_RECLAIM_NO_HELPER,
-              "FphReclaimResult mirrors VIRTIO_FPH_RECLAIM_S_* after PENDING");
-static_assert(VIRTIO_FPH_RECLAIM_S_MAX == VIRTIO_FPH_RECLAIM_S_NO_HELPER);
+// FphReclaimResult mirrors VIRTIO_FPH_RECLAIM_S_* from OK on: a status s
+// is the result OK + s.
+#define FPH_RECLAIM_MIRRORS(up, low, key)                                                          \
+    static_assert(FPH_RECLAIM_OK + VIRTIO_FPH_RECLAIM_S_##up == FPH_RECLAIM_##up);
+FPH_RECLAIM_GUEST_STATUSES(FPH_RECLAIM_MIRRORS)
+#undef FPH_RECLAIM_MIRRORS
+#define FPH_RECLAIM_ONE(up, low, key) +1
+static_assert(VIRTIO_FPH_RECLAIM_S_MAX + 1 == 0 FPH_RECLAIM_GUEST_STATUSES(FPH_RECLAIM_ONE));
+#undef FPH_RECLAIM_ONE
 
 #define FPH_CONFIG_OFF(field) offsetof(virtio_fph_config, field)
 
@@ -118,7 +124,7 @@ void Reclaim::fill_config(virtio_fph_config* c) const noexcept
 extern "C" const char* fph_reclaim_result_name(FphReclaimResult result)
 {
     switch (result) {
-#define FPH_RECLAIM_NAME(up, low, desc)                                                            \
+#define FPH_RECLAIM_NAME(up, low, key)                                                             \
     case FPH_RECLAIM_##up:                                                                         \
         return #low;
         FPH_RECLAIM_RESULTS(FPH_RECLAIM_NAME)

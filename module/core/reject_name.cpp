@@ -5,7 +5,7 @@
 extern "C" const char* fph_reject_name(FphReject reason)
 {
     switch (reason) {
-#define FPH_REJECT_NAME(up, low, desc)                                                             \
+#define FPH_REJECT_NAME(up, low, key)                                                              \
     case FPH_REJECT_##up:                                                                          \
         return #low;
         FPH_REJECT_REASONS(FPH_REJECT_NAME)

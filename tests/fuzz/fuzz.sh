@@ -45,15 +45,20 @@ ensure_clang() {
 build() {
     local srcs=("$here"/tests/fuzz/fuzz_request.cpp "$here"/module/core/*.cpp)
     local deps=("${srcs[@]}" "$here"/module/core/*.hpp "$here"/module/core/*.h
-                "$here"/include/fph/*.h "$0")
+                "$here"/include/fph/*.h "$here"/include/fph/names.py
+                "$here"/scripts/gen-names.py "$0")
+    local gen=$bin.gen
     if [ -x "$bin" ] && [ -z "$(find "${deps[@]}" -newer "$bin" 2>/dev/null)" ]; then
         return
     fi
     ensure_clang
     log "building $bin"
+    # The core's fph_names.h, as meson generates it.
+    mkdir -p "$gen"
+    python3 "$here/scripts/gen-names.py" header "$gen/fph_names.h"
     clang++ -std=c++20 -g -O1 -Wall -Wextra -Werror \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I"$here"/include -I"$here"/module/core \
+        -I"$here"/include -I"$here"/module/core -I"$gen" \
         "${srcs[@]}" -o "$bin.tmp"
     mv "$bin.tmp" "$bin"
 }

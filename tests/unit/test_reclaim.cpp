@@ -185,9 +185,9 @@ TEST_F(Reclaim, NumberZeroIsSkippedOnWrap)
 
 TEST_F(Reclaim, ResultNamesAreTheListsLowerNames)
 {
-    EXPECT_STREQ("none", fph_reclaim_result_name(FPH_RECLAIM_NONE));
-    EXPECT_STREQ("would_swap", fph_reclaim_result_name(FPH_RECLAIM_WOULD_SWAP));
-    EXPECT_STREQ("no_driver", fph_reclaim_result_name(FPH_RECLAIM_NO_DRIVER));
+#define EXPECT_NAME(up, low, key) EXPECT_STREQ(#low, fph_reclaim_result_name(FPH_RECLAIM_##up));
+    FPH_RECLAIM_RESULTS(EXPECT_NAME)
+#undef EXPECT_NAME
     EXPECT_STREQ("unknown", fph_reclaim_result_name(FPH_RECLAIM__MAX));
 }
 

@@ -11,15 +11,12 @@ namespace {
 
 using namespace fph_test;
 
+// The key of each reason is its lower name in include/fph/names.py.
 TEST(RejectName, StableNames)
 {
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_STALE_EPOCH), "stale_epoch");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_OUT_OF_RAM), "out_of_ram");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_MISALIGNED), "misaligned");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_MALFORMED), "malformed");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_OVER_LIMIT), "over_limit");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_NOT_ARMED), "not_armed");
-    EXPECT_STREQ(fph_reject_name(FPH_REJECT_OVER_BUDGET), "over_budget");
+#define EXPECT_NAME(up, low, key) EXPECT_STREQ(fph_reject_name(FPH_REJECT_##up), #low);
+    FPH_REJECT_REASONS(EXPECT_NAME)
+#undef EXPECT_NAME
     EXPECT_STREQ(fph_reject_name(FPH_REJECT__MAX), "unknown");
     EXPECT_STREQ(fph_reject_name(static_cast<FphReject>(-1)), "unknown");
 }
