@@ -122,7 +122,7 @@ static void check_no_wait(const char *object_opts, uint64_t features,
 /* Without reclaim=. */
 static void test_off(void)
 {
-    check_no_wait("", F_RECLAIM, "none");
+    check_no_wait("", F_RECLAIM, FPH_RECLAIM_KEY_NONE);
 }
 
 /* The request is in config; a bad report is counted; the good one ends it. */
@@ -151,14 +151,16 @@ static void test_report_ends_wait(void)
     g_assert_cmpstr(still, ==, "wait-unplug");
     r = reclaim_stats(f.qts);
     g_assert_cmpuint(qdict_get_int(r, "bad-reports"), ==, 2);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "pending");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_PENDING);
     qobject_unref(r);
 
     report(&f, seq, VIRTIO_FPH_RECLAIM_S_OK, 32);
     /* QEMU polls the wait every 250 ms. */
     wait_status(f.qts, "active", 2000);
     r = reclaim_stats(f.qts);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "ok");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_OK);
     g_assert_cmpuint(qdict_get_int(r, "requests"), ==, 1);
     g_assert_cmpuint(qdict_get_int(r, "last-bytes"), ==, 32 * MiB);
     g_assert_cmpuint(qdict_get_int(r, "last-asked"), ==, 64 * MiB);
@@ -185,7 +187,8 @@ static void test_timeout(void)
     ms = wait_status(f.qts, "active", 5000);
     g_assert_cmpint(ms, >=, 300);
     r = reclaim_stats(f.qts);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "timeout");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_TIMEOUT);
     g_assert_cmpuint(qdict_get_int(r, "timeouts"), ==, 1);
     g_assert_cmpuint(qdict_get_int(r, "last-wait-ms"), >=, 700);
     qobject_unref(r);
@@ -195,14 +198,15 @@ static void test_timeout(void)
     r = reclaim_stats(f.qts);
     g_assert_cmpuint(qdict_get_int(r, "late-reports"), ==, 1);
     g_assert_cmpuint(qdict_get_int(r, "last-bytes"), ==, 8 * MiB);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "timeout");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_TIMEOUT);
     teardown(&f);
 }
 
 /* A driver without the feature is not asked. */
 static void test_no_driver_feature(void)
 {
-    check_no_wait(",reclaim=64M", 0, "no-driver");
+    check_no_wait(",reclaim=64M", 0, FPH_RECLAIM_KEY_NO_DRIVER);
 }
 
 /* The guest's status names the outcome: here, no helper installed. */
@@ -218,7 +222,8 @@ static void test_no_helper(void)
            VIRTIO_FPH_RECLAIM_S_NO_HELPER, 0);
     wait_status(f.qts, "active", 2000);
     r = reclaim_stats(f.qts);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "no-helper");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_NO_HELPER);
     teardown(&f);
 }
 
@@ -336,7 +341,8 @@ static void test_reset_ends_wait(void)
     /* QEMU polls the wait every 250 ms. */
     wait_status(f.qts, "active", 2000);
     r = reclaim_stats(f.qts);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "cancelled");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_CANCELLED);
     teardown(&f);
 }
 
@@ -359,7 +365,8 @@ static void test_cancel_ends_wait(void)
     g_test_message("cancelled %" PRId64 " ms after migrate_cancel", ms);
     g_assert_cmpint(ms, <, 1000);
     r = reclaim_stats(f.qts);
-    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==, "cancelled");
+    g_assert_cmpstr(qdict_get_str(r, "last-outcome"), ==,
+                    FPH_RECLAIM_KEY_CANCELLED);
     teardown(&f);
 }
 

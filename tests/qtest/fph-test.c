@@ -22,6 +22,7 @@
 #include "libqos/virtio-pci.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "fph/virtio_fph.h"
+#include "fph_names.h"
 
 #define FPH_DEVFN QPCI_DEVFN(4, 0)
 #define TIMEOUT_US (30 * 1000 * 1000)
@@ -93,10 +94,11 @@ static void test_stats_schema(void)
         "epochs-seen", "requests", "candidate-batches", "confirm-batches",
         "ranges-received", "pages-armed", "pages-skipped", "bytes-skipped",
     };
+#define REJECT_KEY(up, low, key) key,
     static const char *const reject_keys[] = {
-        "stale-epoch", "out-of-ram", "misaligned", "malformed",
-        "over-limit", "not-armed",
+        FPH_REJECT_REASONS(REJECT_KEY)
     };
+#undef REJECT_KEY
     QTestState *qts = qtest_init(MACHINE "-object free-page-hint,id=fph0");
     g_autoptr(QDict) resp = query_stats(qts);
     g_autoptr(QDict) cmds = NULL;
@@ -116,7 +118,7 @@ static void test_stats_schema(void)
     g_assert_cmpint(qdict_size(ret), ==, 17);
     /* No device: no reclaim asked. */
     g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ret, "reclaim"),
-                                  "last-outcome"), ==, "none");
+                                  "last-outcome"), ==, FPH_RECLAIM_KEY_NONE);
     g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), >, 0);
     g_assert_cmpint(qdict_get_int(ret, "hintable-bytes"), <=,
                     qdict_get_int(ret, "ram-bytes"));
@@ -329,9 +331,9 @@ static void test_driver_outside_migration(void)
     g_assert_true(qdict_get_bool(ret, "driver-ok"));
     g_assert_cmpint(qdict_get_int(ret, "requests"), ==, 2);
     g_assert_cmpint(qdict_get_int(qdict_get_qdict(ret, "rejected"),
-                                  "stale-epoch"), ==, 1);
+                                  FPH_REJECT_KEY_STALE_EPOCH), ==, 1);
     g_assert_cmpint(qdict_get_int(qdict_get_qdict(ret, "rejected"),
-                                  "malformed"), ==, 1);
+                                  FPH_REJECT_KEY_MALFORMED), ==, 1);
     driver_stop(&d);
 }
 

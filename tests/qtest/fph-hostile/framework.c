@@ -176,7 +176,7 @@ QFphStats fph_d_stale(uint16_t type, uint64_t nr)
 {
     QFphStats s = fph_d_batch(type, nr);
 
-    s.rej[QFPH_REJ_STALE] = 1;
+    s.rej[QFPH_REJ_STALE_EPOCH] = 1;
     return s;
 }
 

@@ -220,7 +220,7 @@ static void test_not_armed(FphHostile *h, const void *data)
     }
     d = fph_d_batch(CONF, 5);
     d.rej[QFPH_REJ_NOT_ARMED] = 2;
-    d.rej[QFPH_REJ_OOR] = 1;
+    d.rej[QFPH_REJ_OUT_OF_RAM] = 1;
     d.rej[QFPH_REJ_MISALIGNED] = 1;
     fph_simple_case(h, "confirm armed, unarmed and invalid ranges",
                     qfph_req(CONF, h->epoch, mixed, 5), WANT_OK(1, 4), d);
@@ -258,6 +258,6 @@ void fph_hostile_add_hints_tests(void)
 {
     fph_hostile_add("legit-hints", test_legit);
     fph_hostile_add("epochs", test_epochs);
-    fph_hostile_add("not-armed", test_not_armed);
+    fph_hostile_add(FPH_REJECT_KEY_NOT_ARMED, test_not_armed);
     fph_hostile_add("epoch-held", test_epoch_held);
 }

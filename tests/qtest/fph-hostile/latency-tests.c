@@ -311,7 +311,7 @@ static gint64 full_reclaim_late_ms(FphHostile *h)
 {
     g_autoptr(QDict) r = full_reclaim_stats(h);
 
-    if (strcmp(qdict_get_str(r, "last-outcome"), "timeout")) {
+    if (strcmp(qdict_get_str(r, "last-outcome"), FPH_RECLAIM_KEY_TIMEOUT)) {
         return -1;
     }
     return qdict_get_int(r, "last-wait-ms") - FULL_RECLAIM_TIMEOUT_MS;

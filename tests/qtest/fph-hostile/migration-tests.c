@@ -143,7 +143,7 @@ static void test_destination_device(FphHostile *h, const void *data)
     info = qfph_qmp_return(h->dst, "{'execute': 'query-fph-stats'}");
     g_assert_cmpint(qdict_get_int(info, "requests"), ==, 1);
     g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "rejected"),
-                                  "stale-epoch"), ==, 1);
+                                  FPH_REJECT_KEY_STALE_EPOCH), ==, 1);
     fph_assert_alive(h->dst);
 }
 

@@ -377,7 +377,7 @@ static void test_flood(FphHostile *h, const void *data)
     kind[5] = fph_d_whole(QFPH_REJ_OVER_LIMIT);
     want[5] = WANT_INVALID;
     kind[6] = fph_d_batch(CAND, 2);
-    kind[6].rej[QFPH_REJ_OOR] = 1;
+    kind[6].rej[QFPH_REJ_OUT_OF_RAM] = 1;
     kind[6].rej[QFPH_REJ_MISALIGNED] = 1;
     want[6] = WANT_OK(0, 2);
     kind[7] = fph_d_whole(QFPH_REJ_MALFORMED);

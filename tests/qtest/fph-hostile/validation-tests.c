@@ -14,21 +14,21 @@ static void test_out_of_ram(FphHostile *h, const void *data)
         uint64_t addr, len;
         int reason;
     } cases[] = {
-        { "just above RAM end", RAM_END, PAGE, QFPH_REJ_OOR },
-        { "across RAM end", RAM_END - PAGE, 2 * PAGE, QFPH_REJ_OOR },
-        { "PCI hole", 0xe0000000ULL, 1 * MiB, QFPH_REJ_OOR },
-        { "BIOS ROM", 0xfffc0000ULL, 256 * KiB, QFPH_REJ_OOR },
-        { "IOAPIC", 0xfec00000ULL, PAGE, QFPH_REJ_OOR },
-        { "LAPIC", 0xfee00000ULL, PAGE, QFPH_REJ_OOR },
-        { "VGA window", 0xa0000, 128 * KiB, QFPH_REJ_OOR },
-        { "option ROM area", 0xc0000, 64 * KiB, QFPH_REJ_OOR },
-        { "BIOS shadow", 0xf0000, 64 * KiB, QFPH_REJ_OOR },
-        { "low RAM into VGA window", 0x9f000, 2 * PAGE, QFPH_REJ_OOR },
-        { "ROM into RAM", 0xff000, 2 * PAGE, QFPH_REJ_OOR },
-        { "above 4 GiB", 0x100000000ULL, PAGE, QFPH_REJ_OOR },
-        { "far above", 0x7ffffffff000ULL, PAGE, QFPH_REJ_OOR },
-        { "huge len", HINT, 1ULL << 63, QFPH_REJ_OOR },
-        { "all of RAM and more", 0, RAM_END + PAGE, QFPH_REJ_OOR },
+        { "just above RAM end", RAM_END, PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "across RAM end", RAM_END - PAGE, 2 * PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "PCI hole", 0xe0000000ULL, 1 * MiB, QFPH_REJ_OUT_OF_RAM },
+        { "BIOS ROM", 0xfffc0000ULL, 256 * KiB, QFPH_REJ_OUT_OF_RAM },
+        { "IOAPIC", 0xfec00000ULL, PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "LAPIC", 0xfee00000ULL, PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "VGA window", 0xa0000, 128 * KiB, QFPH_REJ_OUT_OF_RAM },
+        { "option ROM area", 0xc0000, 64 * KiB, QFPH_REJ_OUT_OF_RAM },
+        { "BIOS shadow", 0xf0000, 64 * KiB, QFPH_REJ_OUT_OF_RAM },
+        { "low RAM into VGA window", 0x9f000, 2 * PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "ROM into RAM", 0xff000, 2 * PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "above 4 GiB", 0x100000000ULL, PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "far above", 0x7ffffffff000ULL, PAGE, QFPH_REJ_OUT_OF_RAM },
+        { "huge len", HINT, 1ULL << 63, QFPH_REJ_OUT_OF_RAM },
+        { "all of RAM and more", 0, RAM_END + PAGE, QFPH_REJ_OUT_OF_RAM },
         { "wraps 2^64", 0xfffffffffffff000ULL, 2 * PAGE, QFPH_REJ_MALFORMED },
         { "ends at 2^64", 0xfffffffffffff000ULL, PAGE, QFPH_REJ_MALFORMED },
         { "len 2^64 - 4096", PAGE, 0xfffffffffffff000ULL, QFPH_REJ_MALFORMED },
@@ -65,13 +65,16 @@ static void test_out_of_ram(FphHostile *h, const void *data)
     g_assert_cmphex(qtest_readl(h->src, vram.addr), ==, 0x12345678);
     fph_simple_case(h, "candidates: VGA VRAM",
                     qfph_req1(CAND, h->epoch, vram.addr, 1 * MiB),
-                    WANT_OK(0, 1), fph_d_range_reject(CAND, QFPH_REJ_OOR));
+                    WANT_OK(0, 1),
+                    fph_d_range_reject(CAND, QFPH_REJ_OUT_OF_RAM));
     fph_simple_case(h, "confirm: VGA VRAM",
                     qfph_req1(CONF, h->epoch, vram.addr, vram_size),
-                    WANT_OK(0, 1), fph_d_range_reject(CONF, QFPH_REJ_OOR));
+                    WANT_OK(0, 1),
+                    fph_d_range_reject(CONF, QFPH_REJ_OUT_OF_RAM));
     fph_simple_case(h, "candidates: VGA VRAM and the MiB below it",
                     qfph_req1(CAND, h->epoch, vram.addr - 1 * MiB, 2 * MiB),
-                    WANT_OK(0, 1), fph_d_range_reject(CAND, QFPH_REJ_OOR));
+                    WANT_OK(0, 1),
+                    fph_d_range_reject(CAND, QFPH_REJ_OUT_OF_RAM));
     g_free(vga);
 
     /* The device's own BAR (MMIO). */
@@ -80,7 +83,8 @@ static void test_out_of_ram(FphHostile *h, const void *data)
     g_assert_cmphex(bar, !=, 0);
     fph_simple_case(h, "candidates: the device's BAR",
                     qfph_req1(CAND, h->epoch, bar & ~(PAGE - 1), PAGE),
-                    WANT_OK(0, 1), fph_d_range_reject(CAND, QFPH_REJ_OOR));
+                    WANT_OK(0, 1),
+                    fph_d_range_reject(CAND, QFPH_REJ_OUT_OF_RAM));
     fph_assert_epoch_held(h, "out of RAM");
 }
 
@@ -122,7 +126,7 @@ static void test_alignment(FphHostile *h, const void *data)
     d = fph_d_batch(CAND, 6);
     d.armed = 3;
     d.rej[QFPH_REJ_MISALIGNED] = 2;
-    d.rej[QFPH_REJ_OOR] = 1;
+    d.rej[QFPH_REJ_OUT_OF_RAM] = 1;
     d.rej[QFPH_REJ_MALFORMED] = 1;
     fph_simple_case(h, "mixed good and bad ranges",
                     qfph_req(CAND, h->epoch, mixed, 6), WANT_OK(2, 4), d);
@@ -226,7 +230,7 @@ static void test_framing(FphHostile *h, const void *data)
 
 void fph_hostile_add_validation_tests(void)
 {
-    fph_hostile_add("out-of-ram", test_out_of_ram);
+    fph_hostile_add(FPH_REJECT_KEY_OUT_OF_RAM, test_out_of_ram);
     fph_hostile_add("alignment", test_alignment);
     fph_hostile_add("framing", test_framing);
 }

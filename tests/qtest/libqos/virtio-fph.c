@@ -11,15 +11,11 @@
 
 #define XFER_CHUNK (64 * 1024)
 
+#define QFPH_REJ_KEY(up, low, key) [QFPH_REJ_##up] = key,
 const char *const qfph_reject_keys[QFPH_REJ__MAX] = {
-    [QFPH_REJ_STALE] = "stale-epoch",
-    [QFPH_REJ_OOR] = "out-of-ram",
-    [QFPH_REJ_MISALIGNED] = "misaligned",
-    [QFPH_REJ_MALFORMED] = "malformed",
-    [QFPH_REJ_OVER_LIMIT] = "over-limit",
-    [QFPH_REJ_NOT_ARMED] = "not-armed",
-    [QFPH_REJ_OVER_BUDGET] = "over-budget",
+    FPH_REJECT_REASONS(QFPH_REJ_KEY)
 };
+#undef QFPH_REJ_KEY
 
 /* --- the device -------------------------------------------------------- */
 

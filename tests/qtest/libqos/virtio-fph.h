@@ -20,6 +20,7 @@
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
 #include "fph/virtio_fph.h"
+#include "fph_names.h"
 
 /* How long a request may take to be answered. */
 #define QVIRTIO_FPH_TIMEOUT_US (30 * G_USEC_PER_SEC)
@@ -127,19 +128,16 @@ GByteArray *qfph_req1(uint16_t type, uint32_t epoch, uint64_t addr,
                       uint64_t len);
 
 /*
- * The reasons of query-fph-stats' "rejected", in QAPI FphRejectInfo's
- * order (scripts/check-reject-reasons.py checks qfph_reject_keys).
+ * The reasons of query-fph-stats' "rejected", QFPH_REJ_<reason> in QAPI
+ * FphRejectInfo's order, and their keys: fph_names.h, generated from
+ * include/fph/names.py.
  */
+#define QFPH_REJ_ENUM(up, low, key) QFPH_REJ_##up,
 enum {
-    QFPH_REJ_STALE,
-    QFPH_REJ_OOR,
-    QFPH_REJ_MISALIGNED,
-    QFPH_REJ_MALFORMED,
-    QFPH_REJ_OVER_LIMIT,
-    QFPH_REJ_NOT_ARMED,
-    QFPH_REJ_OVER_BUDGET,
+    FPH_REJECT_REASONS(QFPH_REJ_ENUM)
     QFPH_REJ__MAX,
 };
+#undef QFPH_REJ_ENUM
 extern const char *const qfph_reject_keys[QFPH_REJ__MAX];
 
 /* query-fph-stats, or an expected delta of it. */
