@@ -27,16 +27,20 @@
 
 #include <fph/virtio_fph.h>
 
+#include "fph_names.h"
 #include "fph_reclaim.h"
 
-/* reclaim_result's status names, by VIRTIO_FPH_RECLAIM_S_*: the sysfs ABI. */
+/*
+ * reclaim_result's status names, by VIRTIO_FPH_RECLAIM_S_*: the sysfs ABI,
+ * from include/fph/names.py (fph_names.h is generated).
+ */
+#define FPH_STATUS_NAME(up, low, key) \
+	[VIRTIO_FPH_RECLAIM_S_##up] = key,
 static const char *const fph_reclaim_status_names[] = {
-	[VIRTIO_FPH_RECLAIM_S_OK] = "ok",
-	[VIRTIO_FPH_RECLAIM_S_UNSUPPORTED] = "unsupported",
-	[VIRTIO_FPH_RECLAIM_S_WOULD_SWAP] = "would-swap",
-	[VIRTIO_FPH_RECLAIM_S_FAILED] = "failed",
-	[VIRTIO_FPH_RECLAIM_S_NO_HELPER] = "no-helper",
+	FPH_RECLAIM_GUEST_STATUSES(FPH_STATUS_NAME)
 };
+
+#undef FPH_STATUS_NAME
 
 static_assert(ARRAY_SIZE(fph_reclaim_status_names) ==
 	      VIRTIO_FPH_RECLAIM_S_MAX + 1);

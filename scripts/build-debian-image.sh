@@ -32,7 +32,8 @@
 # KEY hashes the package versions apt resolves for the image right now
 # (mmdebstrap --simulate: a new kernel, postgresql or security update makes
 # a new image), what the driver packages are made of (guest/*.c *.h Kbuild
-# Makefile dkms.conf kernels.mk kernels-regex.sh dkms-kernel-hook, guest/reclaim/*, include/fph/virtio_fph.h, debian/control rules
+# Makefile dkms.conf kernels.mk kernels-regex.sh dkms-kernel-hook, guest/reclaim/*, include/fph/virtio_fph.h,
+# include/fph/names.py and scripts/gen-names.py (guest/fph_names.h), debian/control rules
 # changelog fph-guest-dkms.dkms, the dh-dkms version), fph-workload,
 # fph-agent.sh and this script.
 # An existing complete directory for KEY is reused; nothing depends on it
@@ -237,13 +238,16 @@ deb=${FPH_DKMS_DEB:-}
 tools_deb=${FPH_TOOLS_DEB:-}
 [ -f "$tools_deb" ] || die "FPH_TOOLS_DEB='$tools_deb' is not the fph-guest-tools .deb (make deb builds it)"
 # What the package is made of, hashed in place below (build products in
-# guest/, *.mod.c, are not sources).
+# guest/, *.mod.c and the generated fph_names.h, are not sources: what
+# fph_names.h is made of is).
 mapfile -t deb_inputs < <(cd "$root" && {
     find guest -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \
         -o -name Kbuild -o -name Makefile -o -name dkms.conf -o -name '*.mk' \
-        -o -name '*.sh' -o -name dkms-kernel-hook \) ! -name '*.mod.c'
+        -o -name '*.sh' -o -name dkms-kernel-hook \) ! -name '*.mod.c' \
+        ! -name fph_names.h
     find guest/reclaim -type f
-    printf '%s\n' include/fph/virtio_fph.h debian/control debian/rules \
+    printf '%s\n' include/fph/virtio_fph.h include/fph/names.py scripts/gen-names.py \
+        debian/control debian/rules \
         debian/changelog debian/fph-guest-dkms.dkms debian/fph-guest-dkms.postinst
 } | LC_ALL=C sort)
 

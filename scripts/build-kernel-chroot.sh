@@ -239,6 +239,11 @@ if [ -d "$root/guest" ]; then
         [ -f "$f" ] && [ "$(basename "$f")" != dkms.conf ] || continue
         g=$root/guest/${f#"$work/stale/usr/src/virtio-fph-$ver/"}
         [ "${g#"$root/guest/include/"}" = "$g" ] || g=$root/include/fph/virtio_fph.h
+        if [ "$(basename "$f")" = fph_names.h ]; then
+            # Generated (guest/Makefile): as this checkout would generate it.
+            g=$work/fph_names.h
+            python3 "$root/scripts/gen-names.py" header "$g"
+        fi
         if ! cmp -s "$f" "$g"; then
             log "WARNING: $(basename "$deb") has another ${g#"$root/"} than this checkout (make deb)"
         fi
