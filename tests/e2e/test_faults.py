@@ -142,7 +142,7 @@ def assert_idle(vm: V.VM) -> dict:
     st = vm.stats()
     assert st["epoch"] == 0, st
     assert st["pages-skipped"] <= st["pages-armed"], st
-    assert sum(st["rejected"].values()) == st["rejected"]["stale-epoch"], st
+    assert not V.unexpected_rejects(st), st
     return st
 
 
