@@ -32,7 +32,7 @@
 
 /*
  * reclaim_result's status names, by VIRTIO_FPH_RECLAIM_S_*: the sysfs ABI,
- * from include/fph/names.py (fph_names.h is generated).
+ * from include/fph/names.toml (fph_names.h is generated).
  */
 #define FPH_STATUS_NAME(up, low, key) \
 	[VIRTIO_FPH_RECLAIM_S_##up] = key,

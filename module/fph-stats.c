@@ -20,7 +20,7 @@ static void fph_stats_fill_rejected(FphRejectInfo *r, const FphStats *s)
 
 /*
  * The QAPI FphReclaimOutcome is the core's list, in its order: both are
- * generated from include/fph/names.py (checked member by member here).
+ * generated from include/fph/names.toml (checked member by member here).
  */
 #define FPH_RECLAIM_SAME(up, low, key) \
     QEMU_BUILD_BUG_ON((int)FPH_RECLAIM_##up != (int)FPH_RECLAIM_OUTCOME_##up);

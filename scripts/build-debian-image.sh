@@ -33,7 +33,7 @@
 # (mmdebstrap --simulate: a new kernel, postgresql or security update makes
 # a new image), what the driver packages are made of (guest/*.c *.h Kbuild
 # Makefile dkms.conf kernels.mk kernels-regex.sh dkms-kernel-hook, guest/reclaim/*, include/fph/virtio_fph.h,
-# include/fph/names.py and scripts/gen-names.py (guest/fph_names.h), debian/control rules
+# include/fph/names.toml and scripts/gen-names.py (guest/fph_names.h), debian/control rules
 # changelog fph-guest-dkms.dkms, the dh-dkms version), fph-workload,
 # fph-agent.sh and this script.
 # An existing complete directory for KEY is reused; nothing depends on it
@@ -246,7 +246,7 @@ mapfile -t deb_inputs < <(cd "$root" && {
         -o -name '*.sh' -o -name dkms-kernel-hook \) ! -name '*.mod.c' \
         ! -name fph_names.h
     find guest/reclaim -type f
-    printf '%s\n' include/fph/virtio_fph.h include/fph/names.py scripts/gen-names.py \
+    printf '%s\n' include/fph/virtio_fph.h include/fph/names.toml scripts/gen-names.py \
         debian/control debian/rules \
         debian/changelog debian/fph-guest-dkms.dkms debian/fph-guest-dkms.postinst
 } | LC_ALL=C sort)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Make what include/fph/names.py defines into what the languages read.
+"""Make what include/fph/names.toml defines into what the languages read.
 
   gen-names.py header OUT          the C header fph_names.h (the build:
                                    meson for the core, the module and the
@@ -12,31 +12,68 @@
                                    ".. fph-names: TABLE" and ".. fph-names:
                                    end" lines, rewritten (--check: exit 1
                                    where one is not what would be written)
+
+The e2e tests load this file for load_names().
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import re
 import sys
 import textwrap
+import tomllib
+from types import SimpleNamespace
+from typing import NamedTuple
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SOURCE = "include/fph/names.py"
+SOURCE = "include/fph/names.toml"
 
 
-def load_names():
-    spec = importlib.util.spec_from_file_location("fph_names", ROOT / SOURCE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+class Name(NamedTuple):
+    upper: str
+    doc: str
+    since: str = ""
+    guest: bool = False
+
+    @property
+    def lower(self) -> str:
+        return self.upper.lower()
+
+    @property
+    def key(self) -> str:
+        return self.lower.replace("_", "-")
+
+
+class Check(NamedTuple):
+    condition: str      # reStructuredText
+    scope: str          # request, range or (part)
+    status: str         # the response status, or (none)
+    reason: str         # a reject reason's upper name
+
+
+def load_names() -> SimpleNamespace:
+    with open(ROOT / SOURCE, "rb") as f:
+        data = tomllib.load(f)
+
+    def names(table):
+        return [Name(t.pop("name"), **t) for t in data[table]]
+
+    mod = SimpleNamespace(
+        REJECT_INFO_DOC=data["reject-info"]["doc"],
+        REJECT_INFO_SINCE=data["reject-info"]["since"],
+        RECLAIM_OUTCOME_DOC=data["reclaim-outcome-info"]["doc"],
+        RECLAIM_OUTCOME_SINCE=data["reclaim-outcome-info"]["since"],
+        REJECT_REASONS=names("reject-reason"),
+        RECLAIM_OUTCOMES=names("reclaim-outcome"),
+        CHECKS=[Check(*c) for c in data["validation"]["checks"]])
     guest = [i for i, n in enumerate(mod.RECLAIM_OUTCOMES) if n.guest]
     # The core maps status s to outcome OK + s (module/core/reclaim.cpp).
     assert guest == list(range(guest[0], guest[0] + len(guest))), \
         "the guest's outcomes must be consecutive"
     reasons = {r.upper for r in mod.REJECT_REASONS}
     for c in mod.CHECKS:
-        assert c.reason in reasons, f"CHECKS names no reason {c.reason}"
+        assert c.reason in reasons, f"checks name no reason {c.reason}"
     return mod
 
 

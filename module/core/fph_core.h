@@ -29,7 +29,7 @@ extern "C" {
 
 /*
  * Why a range (or a whole request) was dropped: FPH_REJECT_REASONS of
- * fph_names.h, generated from include/fph/names.py (the one list; the
+ * fph_names.h, generated from include/fph/names.toml (the one list; the
  * QAPI FphRejectInfo members come from it too).  fph_reject_name() gives
  * "lower", a stable stats/trace key.  Order is ABI for stats.
  */
@@ -56,7 +56,7 @@ typedef struct FphStats {
 
 /*
  * What the last reclaim request (VIRTIO_FPH_F_RECLAIM) came to:
- * FPH_RECLAIM_RESULTS of fph_names.h (include/fph/names.py; QAPI's
+ * FPH_RECLAIM_RESULTS of fph_names.h (include/fph/names.toml; QAPI's
  * FphReclaimOutcome too); fph_reclaim_result_name() gives "lower".  The
  * members from OK on are the guest's VIRTIO_FPH_RECLAIM_S_* in order
  * (FPH_RECLAIM_GUEST_STATUSES).

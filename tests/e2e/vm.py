@@ -40,14 +40,15 @@ import guestctl
 
 def _load_names():
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "..", "..", "include", "fph", "names.py")
-    spec = importlib.util.spec_from_file_location("fph_names", path)
+                        "..", "..", "scripts", "gen-names.py")
+    spec = importlib.util.spec_from_file_location("gen_names", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod
+    return mod.load_names()
 
 
-# The reject reasons and reclaim outcomes, written once (include/fph/names.py).
+# The reject reasons and reclaim outcomes, written once
+# (include/fph/names.toml, read by scripts/gen-names.py).
 NAMES = _load_names()
 REJECT = {n.upper: n.key for n in NAMES.REJECT_REASONS}
 OUTCOME = {n.upper: n.key for n in NAMES.RECLAIM_OUTCOMES}

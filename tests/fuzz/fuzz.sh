@@ -45,7 +45,7 @@ ensure_clang() {
 build() {
     local srcs=("$here"/tests/fuzz/fuzz_request.cpp "$here"/module/core/*.cpp)
     local deps=("${srcs[@]}" "$here"/module/core/*.hpp "$here"/module/core/*.h
-                "$here"/include/fph/*.h "$here"/include/fph/names.py
+                "$here"/include/fph/*.h "$here"/include/fph/names.toml
                 "$here"/scripts/gen-names.py "$0")
     local gen=$bin.gen
     if [ -x "$bin" ] && [ -z "$(find "${deps[@]}" -newer "$bin" 2>/dev/null)" ]; then

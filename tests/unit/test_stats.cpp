@@ -11,7 +11,7 @@ namespace {
 
 using namespace fph_test;
 
-// The key of each reason is its lower name in include/fph/names.py.
+// The key of each reason is its lower name in include/fph/names.toml.
 TEST(RejectName, StableNames)
 {
 #define EXPECT_NAME(up, low, key) EXPECT_STREQ(fph_reject_name(FPH_REJECT_##up), #low);

@@ -130,7 +130,7 @@ GByteArray *qfph_req1(uint16_t type, uint32_t epoch, uint64_t addr,
 /*
  * The reasons of query-fph-stats' "rejected", QFPH_REJ_<reason> in QAPI
  * FphRejectInfo's order, and their keys: fph_names.h, generated from
- * include/fph/names.py.
+ * include/fph/names.toml.
  */
 #define QFPH_REJ_ENUM(up, low, key) QFPH_REJ_##up,
 enum {
