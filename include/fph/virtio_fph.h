@@ -101,7 +101,10 @@ struct virtio_fph_range {
 #define VIRTIO_FPH_S_OK		0	/* request applied (see nr_done) */
 /*
  * The epoch is over: no range was armed; for CONFIRM, skips done before
- * the epoch closed stand and are counted in nr_done.
+ * the epoch closed stand and are counted in nr_done.  Also the answer
+ * when the epoch is open but the device's budget for it is spent (the
+ * device takes no more hints in this epoch): to the driver both mean the
+ * same, the end of its epoch.
  */
 #define VIRTIO_FPH_S_STALE	1
 /* Malformed request, or the device could not process it: nothing done. */
