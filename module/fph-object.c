@@ -430,7 +430,8 @@ static void fph_class_init(ObjectClass *oc, FphClassData *data)
                               NULL, NULL);
     object_class_property_set_description(oc, "max-ranges",
         "max-ranges of the device it plugs: ranges the guest may send per "
-        "request (1-65536, default 4096)");
+        "request (1-" stringify(FPH_MAX_RANGES_LIMIT) ", default "
+        stringify(FPH_DEFAULT_MAX_RANGES) ")");
     object_class_property_add(oc, "reclaim", "size",
                               fph_get_reclaim, fph_set_reclaim, NULL, NULL);
     object_class_property_set_description(oc, "reclaim",
