@@ -26,7 +26,6 @@
 #include "fph-device.h"
 #include "fph-qemu-compat.h"
 #include "fph-ram-map.h"
-#include "fph-reclaim.h"
 #include "fph-worker.h"
 #include "trace-fph.h"
 
@@ -104,6 +103,29 @@ static void fph_scope_leave(FphScope *scope)
     object_unref(OBJECT(scope->transport));
 }
 
+/*
+ * An outgoing migration starts: the reclaim request that the object asks
+ * for, if there is an object (object-del leaves the device until the guest
+ * ejects it).
+ */
+static void fph_start_reclaim(VirtIOFph *dev)
+{
+    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+    uint64_t bytes;
+    uint32_t timeout_ms;
+
+    if (!owner) {
+        return;
+    }
+    bytes = object_property_get_uint(owner, "reclaim", &error_abort);
+    timeout_ms = object_property_get_uint(owner, "reclaim-timeout",
+                                          &error_abort);
+    fph_reclaim_migration_start(&dev->reclaim, bytes, timeout_ms,
+                                fph_device_driver_ok(dev) &&
+                                virtio_vdev_has_feature(VIRTIO_DEVICE(dev),
+                                                        VIRTIO_FPH_F_RECLAIM));
+}
+
 static void fph_epoch_begin_scoped(VirtIOFph *dev, uint64_t epoch)
 {
     FphUnhintableRamList *unhintable = NULL;
@@ -122,7 +144,7 @@ static void fph_epoch_begin_scoped(VirtIOFph *dev, uint64_t epoch)
                         "fph-guest-dkms in the guest; its supported kernels: "
                         "docs/usage.rst, \"Guest kernels\")");
         }
-        fph_reclaim_migration_start(dev);
+        fph_start_reclaim(dev);
     }
     qapi_free_FphUnhintableRamList(unhintable);
     /*
@@ -151,7 +173,7 @@ static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
     trace_fph_epoch_end(epoch, fph_core_epoch(dev->core), why);
     if (why == RAM_FILTER_EPOCH_END_CLEANUP) {
         dev->migrating = false;         /* the migration is over */
-        fph_reclaim_cancel(dev);
+        fph_reclaim_cancel(&dev->reclaim);
     }
     fph_core_epoch_end(dev->core);
     virtio_notify_config(VIRTIO_DEVICE(dev));
@@ -164,7 +186,9 @@ static void fph_epoch_end(void *opaque, uint64_t epoch, RamFilterEpochEnd why)
  */
 static void fph_migration_cancel(void *opaque)
 {
-    fph_reclaim_cancel(opaque);
+    VirtIOFph *dev = opaque;
+
+    fph_reclaim_cancel(&dev->reclaim);
 }
 
 static const RamFilterOps fph_filter_ops = {
@@ -454,7 +478,7 @@ static void fph_get_config(VirtIODevice *vdev, uint8_t *config_data)
 
 static void fph_set_config(VirtIODevice *vdev, const uint8_t *config_data)
 {
-    fph_reclaim_config_written(VIRTIO_FPH(vdev), config_data);
+    fph_reclaim_config_written(&VIRTIO_FPH(vdev)->reclaim, config_data);
 }
 
 static uint64_t fph_get_features(VirtIODevice *vdev, uint64_t features,
@@ -533,7 +557,7 @@ static void fph_reset(VirtIODevice *vdev)
     FphRequest *req;
 
     /* The driver asked to reclaim is gone. */
-    fph_reclaim_cancel(dev);
+    fph_reclaim_cancel(&dev->reclaim);
     /* The rings are being reset: drop the answers, unmap the buffers. */
     fph_planning_drop(dev, false);
     fph_cancel_in_flight(dev, false);
@@ -615,7 +639,7 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     dev->worker = fph_worker_new(&fph_hook_ops, dev, dev->done_bh);
     virtio_init(vdev, VIRTIO_ID_FPH, sizeof(struct virtio_fph_config));
     dev->vq = virtio_add_queue(vdev, FPH_QUEUE_SIZE, fph_handle_queue);
-    fph_reclaim_init(dev);
+    fph_reclaim_init(&dev->reclaim, dev->core);
     dev->filter = ram_filter_register(TYPE_VIRTIO_FPH, &fph_filter_ops, dev);
     dev->vmstate = fph_add_vm_change_state_handler(qdev, fph_vm_state_change,
                                                    dev);
@@ -665,13 +689,21 @@ static void fph_unrealize(DeviceState *qdev)
     fph_reset(vdev);            /* frees what came back meanwhile */
     fph_worker_free(dev->worker);
     ram_filter_unregister(dev->filter);
-    fph_reclaim_cleanup(dev);
+    fph_reclaim_cleanup(&dev->reclaim);
     qemu_bh_delete(dev->done_bh);
     qemu_bh_delete(dev->kick_bh);
     timer_free(dev->slice_timer);
     virtio_delete_queue(dev->vq);
     virtio_cleanup(vdev);
     fph_core_free(dev->core);
+}
+
+/* Any thread, no lock: reads the device's own flag. */
+static bool fph_unplug_pending(void *opaque)
+{
+    VirtIOFph *dev = opaque;
+
+    return fph_reclaim_holds_migration(&dev->reclaim);
 }
 
 static const VMStateDescription vmstate_virtio_fph = {
@@ -683,7 +715,7 @@ static const VMStateDescription vmstate_virtio_fph = {
         VMSTATE_END_OF_LIST()
     },
     /* Holds the migration before its first iteration: fph-reclaim.c. */
-    .dev_unplug_pending = fph_reclaim_holds_migration,
+    .dev_unplug_pending = fph_unplug_pending,
 };
 
 static int fph_reclaim_pre_save(void *opaque)
@@ -734,7 +766,7 @@ static int fph_device_post_load(void *opaque, int version_id)
 {
     VirtIOFph *dev = opaque;
 
-    fph_reclaim_state_loaded(dev, dev->reclaim_seq);
+    fph_reclaim_state_loaded(&dev->reclaim, dev->reclaim_seq);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "hw/virtio/virtio.h"
 #include "qom/object.h"
 #include "fph_core.h"
+#include "fph-reclaim.h"
 #include "fph-types.h"
 
 /* Default and upper bound of ranges per request (virtio_fph_config). */
@@ -36,8 +37,7 @@ typedef struct VirtIOFph {
     FphPlanningReq *planning;   /* the request being planned, if any */
     bool migrating;             /* an outgoing migration opened an epoch */
     bool unrealized;            /* gone, maybe under a caller: FphScope */
-    QEMUTimer *reclaim_timer;   /* fph-reclaim.c: the wait's bound */
-    bool reclaim_hold;          /* atomic: the migration waits for it */
+    FphReclaim reclaim;         /* page-cache reclaim: fph-reclaim.c */
     uint32_t reclaim_seq;       /* migrated: the core's, see pre_save */
     VMChangeStateEntry *vmstate;
     Error *unplug_blocker;      /* set while an unplug is pending */

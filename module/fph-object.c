@@ -43,7 +43,7 @@ struct FreePageHint {
     Object parent_obj;
 
     uint32_t max_ranges;        /* for the device it plugs (plug=on) */
-    /* Read by the device when a migration starts (fph-reclaim.c). */
+    /* Read by the device when a migration starts (fph-device.c). */
     uint64_t reclaim;
     uint32_t reclaim_timeout;
     bool plug;

@@ -21,10 +21,7 @@
 #include "qemu/error-report.h"
 #include "qemu/timer.h"
 #include "qemu/cutils.h"
-#include "qapi/error.h"
-#include "qom/object.h"
 #include "migration/misc.h"
-#include "hw/virtio/virtio.h"
 #include "fph-reclaim.h"
 #include "trace-fph.h"
 
@@ -34,12 +31,12 @@ static uint64_t fph_reclaim_now_ms(void)
 }
 
 /* One line per request that did not reclaim, naming the fix. */
-static void fph_reclaim_report_result(VirtIOFph *dev)
+static void fph_reclaim_report_result(FphReclaim *r)
 {
     FphReclaimStats s;
     g_autofree char *asked = NULL;
 
-    fph_core_get_reclaim_stats(dev->core, &s);
+    fph_core_get_reclaim_stats(r->core, &s);
     trace_fph_reclaim_result(fph_reclaim_result_name(s.last_result),
                              s.last_reclaimed_bytes, s.last_guest_us,
                              s.last_wait_ms);
@@ -80,98 +77,86 @@ static void fph_reclaim_report_result(VirtIOFph *dev)
     }
 }
 
-static void fph_reclaim_stop_waiting(VirtIOFph *dev)
+static void fph_reclaim_stop_waiting(FphReclaim *r)
 {
-    timer_del(dev->reclaim_timer);
-    qatomic_set(&dev->reclaim_hold, false);
-    fph_reclaim_report_result(dev);
+    timer_del(r->timer);
+    qatomic_set(&r->hold, false);
+    fph_reclaim_report_result(r);
 }
 
 static void fph_reclaim_timeout(void *opaque)
 {
-    VirtIOFph *dev = opaque;
+    FphReclaim *r = opaque;
 
-    if (fph_core_reclaim_pending(dev->core)) {
-        fph_core_reclaim_end(dev->core, FPH_RECLAIM_TIMEOUT,
+    if (fph_core_reclaim_pending(r->core)) {
+        fph_core_reclaim_end(r->core, FPH_RECLAIM_TIMEOUT,
                              fph_reclaim_now_ms());
-        fph_reclaim_stop_waiting(dev);
+        fph_reclaim_stop_waiting(r);
     }
 }
 
-void fph_reclaim_init(VirtIOFph *dev)
+void fph_reclaim_init(FphReclaim *r, FphCore *core)
 {
-    dev->reclaim_timer = timer_new_ms(QEMU_CLOCK_REALTIME,
-                                      fph_reclaim_timeout, dev);
+    r->core = core;
+    r->timer = timer_new_ms(QEMU_CLOCK_REALTIME, fph_reclaim_timeout, r);
 }
 
-void fph_reclaim_cleanup(VirtIOFph *dev)
+void fph_reclaim_cleanup(FphReclaim *r)
 {
-    qatomic_set(&dev->reclaim_hold, false);
-    timer_free(dev->reclaim_timer);
-    dev->reclaim_timer = NULL;
+    qatomic_set(&r->hold, false);
+    timer_free(r->timer);
+    r->timer = NULL;
 }
 
-void fph_reclaim_migration_start(VirtIOFph *dev)
+void fph_reclaim_migration_start(FphReclaim *r, uint64_t bytes,
+                                 uint32_t timeout_ms, bool negotiated)
 {
-    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
-    VirtIODevice *vdev = VIRTIO_DEVICE(dev);
-    uint64_t bytes;
-    uint32_t timeout_ms;
-    bool negotiated;
-
-    if (!owner || migration_in_bg_snapshot()) {
+    if (migration_in_bg_snapshot()) {
         return;
     }
-    bytes = object_property_get_uint(owner, "reclaim", &error_abort);
-    timeout_ms = object_property_get_uint(owner, "reclaim-timeout",
-                                          &error_abort);
-    negotiated = fph_device_driver_ok(dev) &&
-                 virtio_vdev_has_feature(vdev, VIRTIO_FPH_F_RECLAIM);
-    switch (fph_core_reclaim_begin(dev->core, bytes, timeout_ms, negotiated,
+    switch (fph_core_reclaim_begin(r->core, bytes, timeout_ms, negotiated,
                                    fph_reclaim_now_ms())) {
     case FPH_RECLAIM_PENDING:
         trace_fph_reclaim_request(bytes, timeout_ms);
-        qatomic_set(&dev->reclaim_hold, true);
-        timer_mod(dev->reclaim_timer, fph_reclaim_now_ms() + timeout_ms);
+        qatomic_set(&r->hold, true);
+        timer_mod(r->timer, fph_reclaim_now_ms() + timeout_ms);
         /* The caller notifies the config change with the epoch's. */
         break;
     case FPH_RECLAIM_NO_DRIVER:
-        fph_reclaim_report_result(dev);
+        fph_reclaim_report_result(r);
         break;
     default:
         break;
     }
 }
 
-void fph_reclaim_cancel(VirtIOFph *dev)
+void fph_reclaim_cancel(FphReclaim *r)
 {
-    if (fph_core_reclaim_pending(dev->core)) {
-        fph_core_reclaim_end(dev->core, FPH_RECLAIM_CANCELLED,
+    if (fph_core_reclaim_pending(r->core)) {
+        fph_core_reclaim_end(r->core, FPH_RECLAIM_CANCELLED,
                              fph_reclaim_now_ms());
-        fph_reclaim_stop_waiting(dev);
+        fph_reclaim_stop_waiting(r);
     }
 }
 
-void fph_reclaim_state_loaded(VirtIOFph *dev, uint32_t seq)
+void fph_reclaim_state_loaded(FphReclaim *r, uint32_t seq)
 {
     /* The driver that was asked is gone with the state it had. */
-    fph_reclaim_cancel(dev);
-    fph_core_reclaim_set_seq(dev->core, seq);
+    fph_reclaim_cancel(r);
+    fph_core_reclaim_set_seq(r->core, seq);
 }
 
-void fph_reclaim_config_written(VirtIOFph *dev, const uint8_t *config)
+void fph_reclaim_config_written(FphReclaim *r, const uint8_t *config)
 {
     struct virtio_fph_config c;
 
     memcpy(&c, config, sizeof(c));
-    if (fph_core_reclaim_write(dev->core, &c, fph_reclaim_now_ms())) {
-        fph_reclaim_stop_waiting(dev);
+    if (fph_core_reclaim_write(r->core, &c, fph_reclaim_now_ms())) {
+        fph_reclaim_stop_waiting(r);
     }
 }
 
-bool fph_reclaim_holds_migration(void *opaque)
+bool fph_reclaim_holds_migration(FphReclaim *r)
 {
-    VirtIOFph *dev = opaque;
-
-    return qatomic_read(&dev->reclaim_hold);
+    return qatomic_read(&r->hold);
 }
