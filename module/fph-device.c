@@ -24,6 +24,7 @@
 #include "migration/ram-filter.h"
 #include "system/runstate.h"
 #include "fph-device.h"
+#include "fph-object.h"
 #include "fph-qemu-compat.h"
 #include "fph-ram-map.h"
 #include "fph-worker.h"
@@ -110,17 +111,11 @@ static void fph_scope_leave(FphScope *scope)
  */
 static void fph_start_reclaim(VirtIOFph *dev)
 {
-    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
-    uint64_t bytes;
-    uint32_t timeout_ms;
-
-    if (!owner) {
+    if (!dev->owner) {
         return;
     }
-    bytes = object_property_get_uint(owner, "reclaim", &error_abort);
-    timeout_ms = object_property_get_uint(owner, "reclaim-timeout",
-                                          &error_abort);
-    fph_reclaim_migration_start(&dev->reclaim, bytes, timeout_ms,
+    fph_reclaim_migration_start(&dev->reclaim, dev->owner->reclaim,
+                                dev->owner->reclaim_timeout,
                                 fph_device_driver_ok(dev) &&
                                 virtio_vdev_has_feature(VIRTIO_DEVICE(dev),
                                                         VIRTIO_FPH_F_RECLAIM));
@@ -570,6 +565,21 @@ static void fph_reset(VirtIODevice *vdev)
     }
 }
 
+void fph_device_link(VirtIOFph *dev, FreePageHint *fph)
+{
+    assert(!dev->owner && !fph->dev);
+    dev->owner = fph;
+    fph->dev = dev;
+}
+
+void fph_device_unlink(VirtIOFph *dev)
+{
+    if (dev->owner) {
+        dev->owner->dev = NULL;
+        dev->owner = NULL;
+    }
+}
+
 bool fph_device_driver_ok(VirtIOFph *dev)
 {
     return VIRTIO_DEVICE(dev)->status & VIRTIO_CONFIG_S_DRIVER_OK;
@@ -610,8 +620,8 @@ static void fph_realize(DeviceState *qdev, Error **errp)
 {
     VirtIODevice *vdev = VIRTIO_DEVICE(qdev);
     VirtIOFph *dev = VIRTIO_FPH(qdev);
-    Object *owner = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
-    bool ambiguous = false;
+    Object *obj = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+    FreePageHint *owner = obj ? FREE_PAGE_HINT(obj) : NULL;
 
     if (!owner) {
         error_setg(errp, "virtio-fph needs -object %s,id=<id>",
@@ -623,9 +633,8 @@ static void fph_realize(DeviceState *qdev, Error **errp)
                    "%u, got %" PRIu32, FPH_MAX_RANGES_LIMIT, dev->max_ranges);
         return;
     }
-    /* Itself and another: the object serves one. */
-    object_resolve_path_type("", TYPE_VIRTIO_FPH, &ambiguous);
-    if (ambiguous) {
+    /* The object serves one. */
+    if (owner->dev) {
         error_setg(errp, "only one virtio-fph device is supported; with an "
                    "explicit -device virtio-fph-pci, create the object with "
                    "plug=off");
@@ -643,6 +652,7 @@ static void fph_realize(DeviceState *qdev, Error **errp)
     dev->filter = ram_filter_register(TYPE_VIRTIO_FPH, &fph_filter_ops, dev);
     dev->vmstate = fph_add_vm_change_state_handler(qdev, fph_vm_state_change,
                                                    dev);
+    fph_device_link(dev, owner);
 }
 
 /*
@@ -675,6 +685,7 @@ static void fph_unrealize(DeviceState *qdev)
 
     /* Possibly from inside one of the device's own entries: FphScope. */
     dev->unrealized = true;
+    fph_device_unlink(dev);
     migrate_del_blocker(&dev->unplug_blocker);
 
     qemu_del_vm_change_state_handler(dev->vmstate);

@@ -17,6 +17,7 @@
 #define FPH_DEFAULT_MAX_RANGES 4096
 #define FPH_MAX_RANGES_LIMIT 65536
 
+typedef struct FreePageHint FreePageHint;
 typedef struct FphWorker FphWorker;
 typedef struct FphRequest FphRequest;
 typedef struct FphPlanningReq FphPlanningReq;
@@ -26,6 +27,7 @@ typedef struct VirtIOFph {
     VirtIODevice parent_obj;
 
     VirtQueue *vq;
+    FreePageHint *owner;        /* its object, or NULL: fph_device_link() */
     FphCore *core;              /* main loop (BQL) only */
     RamFilter *filter;
     FphWorker *worker;
@@ -45,6 +47,14 @@ typedef struct VirtIOFph {
 
 DECLARE_INSTANCE_CHECKER(VirtIOFph, VIRTIO_FPH, TYPE_VIRTIO_FPH)
 
+/*
+ * The device and its free-page-hint object @fph link each other: from the
+ * device's realize, or from @fph taking back a device an earlier object
+ * left, until the device's unrealize or the object's finalization
+ * (fph_device_unlink()).
+ */
+void fph_device_link(VirtIOFph *dev, FreePageHint *fph);
+void fph_device_unlink(VirtIOFph *dev);
 bool fph_device_driver_ok(VirtIOFph *dev);
 void fph_device_block_migration(VirtIOFph *dev, const char *reason);
 void fph_device_unblock_migration(VirtIOFph *dev);

@@ -28,6 +28,7 @@
 #include "migration/misc.h"
 #include "monitor/qdev.h"
 #include "fph-device.h"
+#include "fph-object.h"
 #include "fph-qemu-compat.h"
 #include "fph-qapi-visit.h"
 #include "fph-reclaim.h"
@@ -35,38 +36,15 @@
 #include "fph-types.h"
 
 /*
- * There is at most one; the device finds it by type, and it finds the
- * device by type too ("device", read-only: the guest's device is not the
- * user's to swap with qom-set).
+ * Its device is the one that linked itself in when it was realized
+ * ("device", read-only: the guest's device is not the user's to swap with
+ * qom-set), or that it took back (fph_adopt_device()).
  */
-struct FreePageHint {
-    Object parent_obj;
-
-    uint32_t max_ranges;        /* for the device it plugs (plug=on) */
-    /* Read by the device when a migration starts (fph-device.c). */
-    uint64_t reclaim;
-    uint32_t reclaim_timeout;
-    bool plug;
-    char *bus;                  /* where it is to plug it */
-    char *addr;
-    char *dev_id;               /* the device it plugged, if it did */
-};
-
-OBJECT_DECLARE_SIMPLE_TYPE(FreePageHint, FREE_PAGE_HINT)
-
-/* The virtio-fph device, realized (there is at most one), or NULL. */
-static Object *fph_device(FreePageHint *fph)
-{
-    Object *dev = object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL);
-
-    return dev && DEVICE(dev)->realized ? dev : NULL;
-}
-
 static void fph_get_device(Object *obj, Visitor *v, const char *name,
                            void *opaque, Error **errp)
 {
-    Object *dev = fph_device(FREE_PAGE_HINT(obj));
-    g_autofree char *path = dev ? object_get_canonical_path(dev) :
+    VirtIOFph *dev = FREE_PAGE_HINT(obj)->dev;
+    g_autofree char *path = dev ? object_get_canonical_path(OBJECT(dev)) :
                                   g_strdup("");
 
     visit_type_str(v, name, &path, errp);
@@ -122,7 +100,7 @@ static void fph_set_reclaim_timeout(Object *obj, Visitor *v, const char *name,
 static void fph_get_stats(Object *obj, Visitor *v, const char *name,
                           void *opaque, Error **errp)
 {
-    g_autoptr(FphStatsInfo) info = fph_stats_info(obj);
+    g_autoptr(FphStatsInfo) info = fph_stats_info(FREE_PAGE_HINT(obj));
 
     visit_type_FphStatsInfo(v, name, &info, errp);
 }
@@ -140,9 +118,8 @@ static void fph_set_plug(Object *obj, bool value, Error **errp)
 /* The PCI proxy of its device, if it has one. */
 static PCIDevice *fph_pci_device(FreePageHint *fph)
 {
-    Object *dev = fph_device(fph);
-
-    return dev ? PCI_DEVICE(qdev_get_parent_bus(DEVICE(dev))->parent) : NULL;
+    return fph->dev ?
+           PCI_DEVICE(qdev_get_parent_bus(DEVICE(fph->dev))->parent) : NULL;
 }
 
 /* Where its device is (what a destination needs), else where it is to go. */
@@ -256,18 +233,31 @@ static int fph_find_hotplug_bus(Object *obj, void *opaque)
 
 /*
  * The device an earlier object plugged, still there: object-del asked for
- * its unplug, and the guest has not ejected it (it may never).  Take it
- * back, and with it the migrations that the pending unplug blocked: the
- * way back for an operator whose guest does not answer.  The guest may
- * still eject it later; query-fph-stats then says device-present false.
+ * its unplug, and the guest has not ejected it (it may never).  Only a
+ * new object looks for it: any device there is then one of those.
  */
-static void fph_adopt_device(FreePageHint *fph)
+static VirtIOFph *fph_find_left_device(void)
 {
-    DeviceState *proxy = DEVICE(fph_pci_device(fph));
+    Object *dev = object_resolve_path_type("", TYPE_VIRTIO_FPH, NULL);
 
+    return dev && DEVICE(dev)->realized ? VIRTIO_FPH(dev) : NULL;
+}
+
+/*
+ * Take @dev back (fph_find_left_device()), and with it the migrations that
+ * the pending unplug blocked: the way back for an operator whose guest
+ * does not answer.  The guest may still eject it later; query-fph-stats
+ * then says device-present false.
+ */
+static void fph_adopt_device(FreePageHint *fph, VirtIOFph *dev)
+{
+    DeviceState *proxy;
+
+    fph_device_link(dev, fph);
+    proxy = DEVICE(fph_pci_device(fph));
     g_free(fph->dev_id);
     fph->dev_id = g_strdup(proxy->id);
-    fph_device_unblock_migration(VIRTIO_FPH(fph_device(fph)));
+    fph_device_unblock_migration(dev);
     info_report("free-page-hint: '%s' takes back device '%s', whose unplug "
                 "the guest has not completed; migration is no longer "
                 "blocked", object_get_canonical_path_component(OBJECT(fph)),
@@ -310,6 +300,7 @@ static void fph_complete(UserCreatable *uc, Error **errp)
     MachineState *ms = MACHINE(qdev_get_machine());
     QemuOptsList *devices = qemu_find_opts("device");
     FphFindOther find = { .self = OBJECT(fph) };
+    VirtIOFph *left;
 
     /* This one is in /objects already: look for another. */
     if (object_child_foreach(object_get_objects_root(), fph_find_other,
@@ -335,8 +326,9 @@ static void fph_complete(UserCreatable *uc, Error **errp)
                    object_get_canonical_path_component(OBJECT(fph)));
         return;
     }
-    if (phase_check(PHASE_MACHINE_READY) && fph_device(fph)) {
-        fph_adopt_device(fph);
+    left = phase_check(PHASE_MACHINE_READY) ? fph_find_left_device() : NULL;
+    if (left) {
+        fph_adopt_device(fph, left);
         return;
     }
     if (!fph->plug) {
@@ -380,7 +372,7 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
         }
         return true;
     }
-    if (!fph_device(fph)) {
+    if (!fph->dev) {
         return true;
     }
     if (migration_is_running()) {
@@ -400,12 +392,12 @@ static bool fph_prepare_delete(UserCreatable *uc, Error **errp)
                                 "device '%s': ", fph->dev_id);
         return false;
     }
-    if (fph_device(fph)) {      /* the guest has yet to eject it */
+    if (fph->dev) {             /* the guest has yet to eject it */
         g_autofree char *reason = g_strdup_printf(
             "free-page-hint: device '%s' is being unplugged (object-del); "
             "migrate once DEVICE_DELETED says it is gone", fph->dev_id);
 
-        fph_device_block_migration(VIRTIO_FPH(fph_device(fph)), reason);
+        fph_device_block_migration(fph->dev, reason);
     }
     return true;
 }
@@ -465,10 +457,17 @@ static void fph_class_init(ObjectClass *oc, FphClassData *data)
         "-device virtio-fph-pci)");
 }
 
+/*
+ * object-del (or a failed object-add, or QEMU's exit): a device whose
+ * unplug is pending stays, without an object, until the guest ejects it.
+ */
 static void fph_instance_finalize(Object *obj)
 {
     FreePageHint *fph = FREE_PAGE_HINT(obj);
 
+    if (fph->dev) {
+        fph_device_unlink(fph->dev);
+    }
     g_free(fph->bus);
     g_free(fph->addr);
     g_free(fph->dev_id);

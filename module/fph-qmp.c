@@ -10,13 +10,14 @@
 #include "qapi/qmp-registry.h"
 #include "fph-qapi-commands.h"
 #include "fph-qapi-init-commands.h"
+#include "fph-object.h"
 #include "fph-stats.h"
-#include "fph-types.h"
 
 FphStatsInfo *qmp_query_fph_stats(Error **errp)
 {
-    return fph_stats_info(object_resolve_path_type("", TYPE_FREE_PAGE_HINT,
-                                                   NULL));
+    Object *fph = object_resolve_path_type("", TYPE_FREE_PAGE_HINT, NULL);
+
+    return fph_stats_info(fph ? FREE_PAGE_HINT(fph) : NULL);
 }
 
 /* The module is loaded for its types: its QMP commands come with it. */

@@ -5,7 +5,6 @@
  */
 
 #include "qemu/osdep.h"
-#include "qapi/error.h"
 #include "fph-device.h"
 #include "fph-ram-map.h"
 #include "fph-stats.h"
@@ -47,12 +46,10 @@ static FphReclaimInfo *fph_stats_reclaim(const FphReclaimStats *s)
     return r;
 }
 
-FphStatsInfo *fph_stats_info(Object *fph)
+FphStatsInfo *fph_stats_info(FreePageHint *fph)
 {
     FphStatsInfo *info = g_new0(FphStatsInfo, 1);
-    Object *obj = fph ? object_property_get_link(fph, "device",
-                                                 &error_abort) : NULL;
-    VirtIOFph *dev = obj ? VIRTIO_FPH(obj) : NULL;
+    VirtIOFph *dev = fph ? fph->dev : NULL;
     g_autoptr(GArray) ram = NULL;
     const FphUnhintableRamList *e;
     FphStats s = {};

@@ -7,10 +7,10 @@
 #ifndef FPH_STATS_H
 #define FPH_STATS_H
 
-#include "qom/object.h"
+#include "fph-object.h"
 #include "fph-qapi-types.h"
 
 /* Statistics of free-page-hint object @fph (NULL: there is none). */
-FphStatsInfo *fph_stats_info(Object *fph);
+FphStatsInfo *fph_stats_info(FreePageHint *fph);
 
 #endif
