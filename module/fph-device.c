@@ -237,10 +237,12 @@ static void fph_complete_done(VirtIOFph *dev)
 
     while (!dev->unrealized && (req = fph_worker_take_done(dev->worker))) {
         taken = true;
-        if (req != dev->in_flight) {
+        if (req->cancelled) {
             fph_free_cancelled(req);
             continue;
         }
+        /* The worker runs one request at a time: the one in flight. */
+        assert(req == dev->in_flight);
         dev->in_flight = NULL;
         fph_complete(dev, req);
         answered = true;
@@ -516,6 +518,7 @@ static void fph_cancel_in_flight(VirtIOFph *dev, bool answer)
      * free whatever is on that list).
      */
     dev->in_flight = NULL;
+    req->cancelled = true;
     elem = req->elem;
     req->elem = NULL;
     if (answer) {

@@ -15,6 +15,11 @@
 typedef struct FphRequest {
     VirtQueueElement *elem;
     FphPlan *plan;
+    /*
+     * Main loop only: given up while with the worker (and its element
+     * taken out); freed when it comes back, not answered.
+     */
+    bool cancelled;
     QSIMPLEQ_ENTRY(FphRequest) next;
 } FphRequest;
 
