@@ -110,12 +110,13 @@ public:
     const IntervalSet& armed() const noexcept { return armed_; }
     const IntervalSet& ram() const noexcept { return ram_; }
     const WorkBudget& budget() const noexcept { return budget_; }
-    EpochState& epoch_state_for_test() noexcept { return epoch_; }
 
     Reclaim& reclaim() noexcept { return reclaim_; }
     const Reclaim& reclaim() const noexcept { return reclaim_; }
 
 private:
+    friend struct TestAccess;
+
     static Planning refuse(FphReject why, const RequestView* req) noexcept;
     bool current(const Planning& planning) const noexcept
     {

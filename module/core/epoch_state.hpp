@@ -9,6 +9,8 @@
 
 namespace fph {
 
+struct TestAccess;  // the unit tests' seam: tests/unit/test_access.hpp
+
 // One representation: the number of the epoch, counting every epoch opened
 // (u64, never wraps); the wire carries its low 32 bits.  Numbers whose wire
 // value would be VIRTIO_FPH_EPOCH_NONE are skipped.
@@ -31,10 +33,9 @@ public:
     // Is the epoch a plan was made in still the open one?
     bool still_open(std::uint64_t number) const noexcept { return open_ && number == number_; }
 
-    // Test hook: lets unit tests exercise the wrap without 2^32 epochs.
-    void set_number_for_test(std::uint64_t number) noexcept { number_ = number; }
-
 private:
+    friend struct TestAccess;
+
     static constexpr std::uint32_t wire(std::uint64_t number) noexcept
     {
         return static_cast<std::uint32_t>(number);

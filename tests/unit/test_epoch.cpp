@@ -7,6 +7,7 @@
 #include "core.hpp"
 #include "core_fixture.hpp"
 #include "epoch_state.hpp"
+#include "test_access.hpp"
 
 namespace {
 
@@ -20,7 +21,7 @@ TEST(EpochState, NumberingSkipsNoneOnWrap)
     EXPECT_EQ(e.begin(10), 1u);
     EXPECT_EQ(e.token(), 10u);
     EXPECT_EQ(e.begin(11), 2u);
-    e.set_number_for_test(UINT32_MAX - 1);
+    fph::TestAccess::set_epoch_number(e, UINT32_MAX - 1);
     EXPECT_EQ(e.begin(12), UINT32_MAX);
     EXPECT_EQ(e.begin(13), 1u);
     EXPECT_EQ(e.number(), (std::uint64_t{1} << 32) + 1);
@@ -36,7 +37,7 @@ TEST(EpochState, NumberDistinguishesWrappedEpochs)
     e.begin(1);
     const auto gen = e.number();
     EXPECT_TRUE(e.still_open(gen));
-    e.set_number_for_test(std::uint64_t{1} << 32);  // next: wire epoch 1 again
+    fph::TestAccess::set_epoch_number(e, std::uint64_t{1} << 32);  // next: wire epoch 1 again
     EXPECT_EQ(e.begin(2), 1u);
     EXPECT_TRUE(e.accepts(1));
     EXPECT_FALSE(e.still_open(gen));
@@ -165,7 +166,7 @@ TEST(EpochCore, WrapToSameWireNumberStillDropsArms)
     fph::Plan plan = core.parse(bytes);
     FakeBackend backend;
     plan.execute(backend.ops(), backend.opaque());
-    core.epoch_state_for_test().set_number_for_test(std::uint64_t{1} << 32);
+    fph::TestAccess::set_epoch_number(core, std::uint64_t{1} << 32);
     EXPECT_EQ(core.epoch_begin(2), 1u);
     const fph::Response r = core.complete(plan);
     EXPECT_EQ(r.status, VIRTIO_FPH_S_STALE);

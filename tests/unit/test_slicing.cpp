@@ -16,6 +16,7 @@
 #include "core_fixture.hpp"
 #include "planner.hpp"
 #include "reference_planner.hpp"
+#include "test_access.hpp"
 
 namespace {
 
@@ -424,7 +425,7 @@ TEST_F(Midway, EpochEndMakesItStale)
 TEST_F(Midway, EpochWithTheSameWireNumberMakesItStale)
 {
     fph::Planning p = begun();
-    core.epoch_state_for_test().set_number_for_test((std::uint64_t{1} << 32) + epoch - 1);
+    fph::TestAccess::set_epoch_number(core, (std::uint64_t{1} << 32) + epoch - 1);
     ASSERT_EQ(core.epoch_begin(8), epoch);
     expect_counted_stale(finish(p));
 }
