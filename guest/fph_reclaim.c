@@ -45,27 +45,26 @@ static const char *const fph_reclaim_status_names[] = {
 static_assert(ARRAY_SIZE(fph_reclaim_status_names) ==
 	      VIRTIO_FPH_RECLAIM_S_MAX + 1);
 
-/* Why a request was not carried out, and the fix. */
+/* Why a request was not carried out, and the fix (fph_names.h). */
 static void fph_reclaim_warn(struct device *dev, u32 seq, u32 status)
 {
+	const char *advice;
+
 	switch (status) {
 	case VIRTIO_FPH_RECLAIM_S_UNSUPPORTED:
-		dev_warn(dev, "reclaim %u not done: this kernel has no cgroup v2 memory.reclaim (Linux 5.19+, memory controller, cgroup2 at /sys/fs/cgroup)\n",
-			 seq);
+		advice = FPH_RECLAIM_ADVICE_UNSUPPORTED;
 		break;
 	case VIRTIO_FPH_RECLAIM_S_WOULD_SWAP:
-		dev_warn(dev, "reclaim %u not done: swap is on and this kernel cannot keep memory.reclaim off anonymous memory (Linux 6.10+); set SWAPPINESS in /etc/default/fph-reclaim to allow swap-out\n",
-			 seq);
+		advice = FPH_RECLAIM_ADVICE_WOULD_SWAP;
 		break;
 	case VIRTIO_FPH_RECLAIM_S_NO_HELPER:
-		dev_warn(dev, "reclaim %u not done: no reclaim helper (install fph-guest-tools, or guest/fph-reclaim and its udev rule)\n",
-			 seq);
+		advice = FPH_RECLAIM_ADVICE_NO_HELPER;
 		break;
 	default:
-		dev_warn(dev, "reclaim %u failed (journalctl -u 'fph-reclaim@*')\n",
-			 seq);
+		advice = FPH_RECLAIM_ADVICE_FAILED;
 		break;
 	}
+	dev_warn(dev, "reclaim %u not done: %s\n", seq, advice);
 }
 
 void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev)

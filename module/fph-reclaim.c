@@ -35,6 +35,7 @@ static void fph_reclaim_report_result(FphReclaim *r)
 {
     FphReclaimStats s;
     g_autofree char *asked = NULL;
+    const char *advice = NULL;
 
     fph_core_get_reclaim_stats(r->core, &s);
     trace_fph_reclaim_result(fph_reclaim_result_name(s.last_result),
@@ -43,29 +44,19 @@ static void fph_reclaim_report_result(FphReclaim *r)
     asked = size_to_str(s.last_asked_bytes);
     switch (s.last_result) {
     case FPH_RECLAIM_NO_DRIVER:
-        warn_report("free-page-hint: reclaim=%s not done: the guest driver "
-                    "does not support reclaim (update virtio_fph in the "
-                    "guest)", asked);
+        advice = FPH_RECLAIM_ADVICE_NO_DRIVER;
         break;
     case FPH_RECLAIM_NO_HELPER:
-        warn_report("free-page-hint: reclaim=%s not done: the guest has no "
-                    "reclaim helper (install fph-guest-tools in the guest)",
-                    asked);
+        advice = FPH_RECLAIM_ADVICE_NO_HELPER;
         break;
     case FPH_RECLAIM_UNSUPPORTED:
-        warn_report("free-page-hint: reclaim=%s not done: the guest kernel "
-                    "has no cgroup v2 memory.reclaim (needs Linux 5.19+ "
-                    "with the memory controller)", asked);
+        advice = FPH_RECLAIM_ADVICE_UNSUPPORTED;
         break;
     case FPH_RECLAIM_WOULD_SWAP:
-        warn_report("free-page-hint: reclaim=%s not done: the guest has "
-                    "swap on and its kernel cannot keep memory.reclaim off "
-                    "anonymous memory (needs Linux 6.10+, or SWAPPINESS in "
-                    "the guest's /etc/default/fph-reclaim)", asked);
+        advice = FPH_RECLAIM_ADVICE_WOULD_SWAP;
         break;
     case FPH_RECLAIM_FAILED:
-        warn_report("free-page-hint: reclaim=%s failed in the guest (see "
-                    "fph-reclaim in the guest's journal)", asked);
+        advice = FPH_RECLAIM_ADVICE_FAILED;
         break;
     case FPH_RECLAIM_TIMEOUT:
         warn_report("free-page-hint: no reclaim report from the guest within "
@@ -74,6 +65,9 @@ static void fph_reclaim_report_result(FphReclaim *r)
         break;
     default:
         break;
+    }
+    if (advice) {
+        warn_report("free-page-hint: reclaim=%s not done: %s", asked, advice);
     }
 }
 

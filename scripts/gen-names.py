@@ -18,6 +18,7 @@ The e2e tests load this file for load_names().
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 import sys
@@ -35,6 +36,13 @@ class Name(NamedTuple):
     doc: str
     since: str = ""
     guest: bool = False
+    fix: str = ""       # for an outcome that did nothing: what to do
+
+    @property
+    def advice(self) -> str:
+        """The doc, and the fix if there is one: every message, QAPI
+        description and docs table that explains the name says this."""
+        return f"{self.doc} ({self.fix})" if self.fix else self.doc
 
     @property
     def lower(self) -> str:
@@ -91,6 +99,12 @@ def keys(prefix: str, items) -> list[str]:
     return [f'#define {(prefix + n.upper).ljust(width)}"{n.key}"' for n in items]
 
 
+def advice(items) -> list[str]:
+    """FPH_RECLAIM_ADVICE_UPPER: the outcome's advice as a C string."""
+    return [f"#define FPH_RECLAIM_ADVICE_{n.upper} \\\n\t{json.dumps(qapi_refs(n.advice))}"
+            for n in items if n.fix]
+
+
 def header(names) -> str:
     def entry(n):
         return f'    X({n.upper}, {n.lower}, "{n.key}")'
@@ -98,7 +112,7 @@ def header(names) -> str:
     def doc(items):
         out = []
         for n in items:
-            out += textwrap.wrap(f"{n.key}: {qapi_refs(n.doc)}", 72,
+            out += textwrap.wrap(f"{n.key}: {qapi_refs(n.advice)}", 72,
                                  initial_indent=" * ",
                                  subsequent_indent=" *     ")
         return out
@@ -131,6 +145,12 @@ def header(names) -> str:
         " * from 0 (the statuses the driver's reclaim_result takes by \"key\").",
         " */",
         *x_list("FPH_RECLAIM_GUEST_STATUSES", [entry(n) for n in guest]),
+        "/*",
+        " * What QEMU and the guest driver say when a reclaim did nothing:",
+        " * \"not done: \" FPH_RECLAIM_ADVICE_UPPER (why, and the fix).",
+        " */",
+        *advice(names.RECLAIM_OUTCOMES),
+        "",
         "/* Each one's \"key\" by name, for the tests. */",
         *keys("FPH_REJECT_KEY_", names.REJECT_REASONS),
         *keys("FPH_RECLAIM_KEY_", names.RECLAIM_OUTCOMES),
@@ -148,7 +168,7 @@ def qapi_doc(name: str, intro: str, members, since: str) -> list[str]:
     out = ["##", f"# @{name}:", "#"]
     out += textwrap.wrap(intro, 70, initial_indent="# ", subsequent_indent="# ")
     for n in members:
-        text = f"@{n.key}: {n.doc}" + (f" (since {n.since})" if n.since else "")
+        text = f"@{n.key}: {n.advice}" + (f" (since {n.since})" if n.since else "")
         out += ["#"] + textwrap.wrap(text, 70, initial_indent="# ",
                                      subsequent_indent="#     ",
                                      break_on_hyphens=False)
@@ -227,10 +247,24 @@ def rst_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def docs_tables(names) -> dict[str, list[str]]:
     def described(items):
-        return [[f"``{n.key}``", qapi_refs(n.doc)] for n in items]
+        return [[f"``{n.key}``", qapi_refs(n.advice)] for n in items]
+
+    def messages(host: bool):
+        # The literal lines QEMU (fph-reclaim.c) and the guest driver
+        # (fph_reclaim.c) print, as a user would search for them.
+        out = []
+        for n in names.RECLAIM_OUTCOMES:
+            if not n.fix or not (host or n.guest):
+                continue
+            line = (f"free-page-hint: reclaim=1 GiB not done: {qapi_refs(n.advice)}"
+                    if host else f"reclaim 1 not done: {qapi_refs(n.advice)}")
+            out += [f"``{line}``", f"  Outcome ``{n.key}``.", ""]
+        return out[:-1]
 
     key = {r.upper: r.key for r in names.REJECT_REASONS}
     return {
+        "reclaim-messages-host": messages(True),
+        "reclaim-messages-guest": messages(False),
         "reject-reasons": rst_table(["Reason", "Counts"],
                                     described(names.REJECT_REASONS)),
         "reclaim-outcomes": rst_table(["Outcome", "Means"],
