@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+import fph_names as N
 import guestctl
 import pgbench
 import runner
@@ -161,7 +162,7 @@ def test_pgbench_migration() -> None:
                                stderr=subprocess.STDOUT).stdout.strip()
         assert "No errors were found" in check, check
         assert st["pages-skipped"] > 0, st
-        assert not V.unexpected_rejects(st), st["rejected"]
+        assert not N.unexpected_rejects(st), st["rejected"]
         assert st["bytes-skipped"] >= (FREED_MIB << 20) // 2, \
             f"under half of the {FREED_MIB} MiB freed was skipped"
     finally:
@@ -217,7 +218,7 @@ def test_reclaim_unsynced_file() -> None:
               f"reclaim {r['last-outcome']}: {r['last-bytes'] >> 20} MiB in "
               f"{r['last-guest-us'] // 1000} ms, waited {r['last-wait-ms']} ms; "
               f"skipped {S.mib(st['bytes-skipped'])}")
-        assert r["last-outcome"] == V.OUTCOME["OK"], r
+        assert r["last-outcome"] == N.OUTCOME["OK"], r
         assert r["last-bytes"] >= (COLD_MIB - 64) << 20, r
         g2 = dst.connect_guest(wait_ready=False)
         print("  guest:    " + g2.check(

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 
+import fph_names as N
 import guestctl
 import postcopy
 import runner
@@ -142,7 +143,7 @@ def assert_idle(vm: V.VM) -> dict:
     st = vm.stats()
     assert st["epoch"] == 0, st
     assert st["pages-skipped"] <= st["pages-armed"], st
-    assert not V.unexpected_rejects(st), st
+    assert not N.unexpected_rejects(st), st
     return st
 
 

@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 
+import fph_names as N
 import guestctl
 import runner
 import scenario as S
@@ -119,7 +120,7 @@ def test_off_unchanged() -> None:
         dst, info = rig.migrate(src, "dst")
         report("reclaim off", info)
         r = info["fph"]["reclaim"]
-        assert r["requests"] == 0 and r["last-outcome"] == V.OUTCOME["NONE"], r
+        assert r["requests"] == 0 and r["last-outcome"] == N.OUTCOME["NONE"], r
         after = meminfo_kib(dst.connect_guest(wait_ready=False))
         assert after["Buffers"] >= before["Buffers"] - (8 << 10), (before, after)
         assert sent_mib(info) >= DISK_MIB - 16, sent_mib(info)
@@ -148,7 +149,7 @@ def test_keeps_dirty_data() -> None:
         dst, info = rig.migrate(src, "dst")
         report("reclaim on", info)
         r = info["fph"]["reclaim"]
-        assert r["last-outcome"] == V.OUTCOME["OK"], r
+        assert r["last-outcome"] == N.OUTCOME["OK"], r
         # Nearly all of the clean cache: the dirty part is not reclaimable.
         assert r["last-bytes"] >= (DISK_MIB - DIRTY_MIB - 48) << 20, r
         assert sent_mib(info) <= DISK_MIB - 200, sent_mib(info)
@@ -166,7 +167,7 @@ def test_keeps_dirty_data() -> None:
         dst2, info2 = rig.migrate(dst, "dst2")
         report("second migration", info2)
         r2 = info2["fph"]["reclaim"]
-        assert r2["last-outcome"] == V.OUTCOME["OK"], r2
+        assert r2["last-outcome"] == N.OUTCOME["OK"], r2
 
         # Synced, dropped and read back from the disk: the same.
         d2 = dst2.connect_guest(wait_ready=False)
@@ -191,7 +192,7 @@ def test_no_helper() -> None:
         dst, info = rig.migrate(src, "dst")
         report("no helper", info)
         r = info["fph"]["reclaim"]
-        assert r["last-outcome"] == V.OUTCOME["NO_HELPER"], r
+        assert r["last-outcome"] == N.OUTCOME["NO_HELPER"], r
         assert r["last-wait-ms"] < 2000, r
     finally:
         rig.close()
@@ -212,9 +213,9 @@ def test_swap_on() -> None:
         report(f"swap on, {kver}", info)
         r = info["fph"]["reclaim"]
         if new:
-            assert r["last-outcome"] == V.OUTCOME["OK"] and r["last-bytes"] >= 400 << 20, r
+            assert r["last-outcome"] == N.OUTCOME["OK"] and r["last-bytes"] >= 400 << 20, r
         else:
-            assert r["last-outcome"] == V.OUTCOME["WOULD_SWAP"] and r["last-bytes"] == 0, r
+            assert r["last-outcome"] == N.OUTCOME["WOULD_SWAP"] and r["last-bytes"] == 0, r
             buffers = meminfo_kib(dst.connect_guest(wait_ready=False))["Buffers"]
             assert buffers >= (DISK_MIB - 16) << 10, f"reclaimed anyway: {buffers} KiB left"
     finally:
@@ -275,7 +276,7 @@ def test_result_mid_pass() -> None:
         assert seen[2:6] == ["passes-at-report", "2", "epoch", "1"], \
             f"reported before the pass after the result: {log}"
         r = info["fph"]["reclaim"]
-        assert r["last-outcome"] == V.OUTCOME["OK"] and r["last-bytes"] >= 400 << 20, r
+        assert r["last-outcome"] == N.OUTCOME["OK"] and r["last-bytes"] >= 400 << 20, r
         assert sent_mib(info) <= DISK_MIB - 200, sent_mib(info)
     finally:
         rig.close()
