@@ -39,7 +39,6 @@
 #include <linux/notifier.h>
 #include <linux/percpu.h>
 #include <linux/rwsem.h>
-#include <linux/sort.h>
 #include <linux/spinlock.h>
 
 #include "fph_compat.h"
@@ -47,46 +46,6 @@
 
 /* struct page visits per zone->lock hold: ~20 us on KVM, ~250 us on TCG. */
 #define FPH_SCAN_STEPS		4096
-
-/*
- * Extend the last range of @b by [pfn, end) if that is adjacent to it: at
- * its end (the buddy walk goes upwards), or at its start (a per-CPU list
- * often holds a run of pages in descending order).
- */
-static bool fph_extend(struct fph_buf *b, unsigned long pfn, unsigned long end)
-{
-	struct virtio_fph_range *last;
-	u64 len = PFN_PHYS(end - pfn);
-
-	if (!b->can_merge)
-		return false;
-	last = &b->r[b->nr - 1];
-	if (b->last_end == pfn)
-		b->last_end = end;
-	else if (le64_to_cpu(last->addr) == PFN_PHYS(end))
-		last->addr = cpu_to_le64(PFN_PHYS(pfn));
-	else
-		return false;
-	le64_add_cpu(&last->len, len);
-	b->bytes += len;
-	return true;
-}
-
-/* Append [pfn, end) to @b, merging it with the last range if adjacent. */
-static bool fph_emit(struct fph_buf *b, unsigned long pfn, unsigned long end)
-{
-	if (fph_extend(b, pfn, end))
-		return true;
-	if (b->nr == b->cap)
-		return false;
-	b->r[b->nr].addr = cpu_to_le64(PFN_PHYS(pfn));
-	b->r[b->nr].len = cpu_to_le64(PFN_PHYS(end - pfn));
-	b->nr++;
-	b->bytes += PFN_PHYS(end - pfn);
-	b->last_end = end;
-	b->can_merge = true;
-	return true;
-}
 
 /* Order of the free buddy block headed by @page in @zone, or -1. */
 static int fph_buddy_head(struct zone *zone, struct page *page)
@@ -176,7 +135,7 @@ static bool fph_scan(struct zone *zone, unsigned long *cursor,
 			continue;
 		}
 		next = head + (1UL << order);
-		if (order >= min_order && !fph_emit(b, pfn, min(next, end))) {
+		if (order >= min_order && !fph_buf_emit(b, pfn, min(next, end))) {
 			room = false;
 			break;
 		}
@@ -295,82 +254,6 @@ void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,
 	}
 	w->zone = page_zone(page);
 	w->end = min(end, zone_end_pfn(w->zone));
-}
-
-static int fph_range_cmp(const void *a, const void *b)
-{
-	u64 x = le64_to_cpu(((const struct virtio_fph_range *)a)->addr);
-	u64 y = le64_to_cpu(((const struct virtio_fph_range *)b)->addr);
-
-	return x < y ? -1 : x > y;
-}
-
-/**
- * fph_buf_compact() - sort a buffer's ranges and merge what overlaps
- * @b: the buffer
- *
- * Afterwards @b's ranges are ascending, disjoint and not adjacent, and
- * @b->bytes counts each page once.  The per-CPU walk emits ranges in list
- * order and may see a block twice (it moved between two lock holds); this
- * makes room for more, and phase 2 looks blocks up in the result.
- */
-void fph_buf_compact(struct fph_buf *b)
-{
-	u64 start, end, bytes = 0;
-	u32 i, n = 0;
-
-	if (!b->nr)
-		return;
-	sort(b->r, b->nr, sizeof(*b->r), fph_range_cmp, NULL);
-	start = le64_to_cpu(b->r[0].addr);
-	end = start + le64_to_cpu(b->r[0].len);
-	for (i = 1; i <= b->nr; i++) {
-		u64 a = i < b->nr ? le64_to_cpu(b->r[i].addr) : U64_MAX;
-
-		if (i < b->nr && a <= end) {
-			end = max(end, a + le64_to_cpu(b->r[i].len));
-			continue;
-		}
-		b->r[n].addr = cpu_to_le64(start);
-		b->r[n].len = cpu_to_le64(end - start);
-		bytes += end - start;
-		n++;
-		if (i < b->nr) {
-			start = a;
-			end = a + le64_to_cpu(b->r[i].len);
-		}
-	}
-	b->nr = n;
-	b->bytes = bytes;
-	b->last_end = PHYS_PFN(end);
-	b->can_merge = true;
-}
-
-/*
- * If @pfn lies in a range of @b (compacted), return true and set *@end to
- * that range's end.
- */
-static bool fph_buf_find(const struct fph_buf *b, unsigned long pfn,
-			 unsigned long *end)
-{
-	u64 addr = PFN_PHYS(pfn);
-	u32 lo = 0, hi = b->nr;
-
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (le64_to_cpu(b->r[mid].addr) <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return false;
-	addr = le64_to_cpu(b->r[lo - 1].addr) + le64_to_cpu(b->r[lo - 1].len);
-	if (PFN_PHYS(pfn) >= addr)
-		return false;
-	*end = PHYS_PFN(addr);
-	return true;
 }
 
 /*
@@ -596,7 +479,7 @@ static enum fph_pcp_seen fph_pcp_entry(struct fph_walk *w, struct page *page,
 			return FPH_PCP_NEXT;
 		end = min(end, cend);
 	}
-	if (!fph_emit(b, pfn, end))
+	if (!fph_buf_emit(b, pfn, end))
 		return FPH_PCP_FULL;
 	*pages += end - pfn;
 	return FPH_PCP_NEXT;

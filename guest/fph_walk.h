@@ -2,7 +2,7 @@
 /*
  * The walk over the zones' free memory (fph_walk.c), as the virtio_fph
  * driver (virtio_fph_main.c) calls it.  The walker knows nothing of virtio:
- * it emits PFN ranges into a buffer, in bounded holds of zone->lock (buddy
+ * it emits PFN ranges into a buffer (fph_buf.h), in bounded holds of zone->lock (buddy
  * free lists) or of a CPU's pcp->lock (per-CPU free lists).
  */
 #ifndef FPH_WALK_H
@@ -12,53 +12,7 @@
 #include <linux/mmzone.h>
 #include <linux/types.h>
 
-#include <fph/virtio_fph.h>
-
-/**
- * struct fph_buf - a batch of ranges
- * @r: the ranges, in the wire format of include/fph/virtio_fph.h, so that
- *     a batch goes out without a copy; in ascending PFN order from the
- *     buddy walk, in list order from the per-CPU walk until
- *     fph_buf_compact() sorts them
- * @nr: ranges in @r
- * @cap: room in @r
- * @bytes: bytes covered by the @nr ranges
- * @last_end: end PFN of r[nr - 1]
- * @can_merge: the next range may extend r[nr - 1] (at either end); clear it
- *             to start a new range even if the next one is adjacent
- */
-struct fph_buf {
-	struct virtio_fph_range *r;
-	u32 nr;
-	u32 cap;
-	u64 bytes;
-	unsigned long last_end;
-	bool can_merge;
-};
-
-/**
- * fph_buf_reset() - empty a range buffer
- * @b: the buffer
- */
-static inline void fph_buf_reset(struct fph_buf *b)
-{
-	b->nr = 0;
-	b->bytes = 0;
-	b->can_merge = false;
-}
-
-void fph_buf_compact(struct fph_buf *b);
-
-/**
- * fph_buf_full() - whether a buffer should go out rather than grow
- * @b: the buffer, after fph_buf_compact()
- *
- * Return: true if less than a quarter of @b is free.
- */
-static inline bool fph_buf_full(const struct fph_buf *b)
-{
-	return b->nr >= b->cap - b->cap / 4;
-}
+#include "fph_buf.h"
 
 /* fph_walk.end: walk to the zone's end, re-read at every step. */
 #define FPH_WALK_ZONE_END	ULONG_MAX

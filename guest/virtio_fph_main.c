@@ -57,14 +57,13 @@
 
 #include <fph/virtio_fph.h>
 
+#include "fph_buf.h"
 #include "fph_compat.h"
 #include "fph_reclaim.h"
 #include "fph_walk.h"
 
 /* zone->lock holds between two reads of the config epoch (an exit each). */
 #define FPH_EPOCH_POLL		64
-/* Smallest batch buffer we settle for if a large kmalloc fails. */
-#define FPH_MIN_RANGES		64U
 /*
  * How long the worker waits for an answer before it ends the pass and
  * leaves the request with the device (a host whose migration thread is
@@ -643,22 +642,6 @@ static u32 fph_disabled_reason(void)
 	return FPH_ENABLED;
 }
 
-static int fph_alloc_buf(struct fph_buf *b, u32 cap)
-{
-	u32 floor = min(cap, FPH_MIN_RANGES);
-
-	/* Physically contiguous: each batch goes out as one descriptor. */
-	for (;;) {
-		b->r = kmalloc_array(cap, sizeof(*b->r),
-				     GFP_KERNEL | __GFP_NOWARN);
-		if (b->r || cap <= floor)
-			break;
-		cap /= 2;
-	}
-	b->cap = cap;
-	return b->r ? 0 : -ENOMEM;
-}
-
 #define FPH_STAT(name) { #name, offsetof(struct fph_stats, name) }
 
 static const struct {
@@ -703,8 +686,8 @@ static void fph_debugfs_init(struct fph *fph)
 
 static void fph_free(struct fph *fph)
 {
-	kfree(fph->cand.r);
-	kfree(fph->conf.r);
+	fph_buf_free(&fph->cand);
+	fph_buf_free(&fph->conf);
 	kfree(fph);
 	atomic_set(&fph_bound, 0);
 }
@@ -794,9 +777,9 @@ static int fph_probe(struct virtio_device *vdev)
 	if (!fph->disabled) {
 		cap = min3(dev_max, max(fph_max_ranges, 1U),
 			   (u32)(KMALLOC_MAX_SIZE / sizeof(*fph->cand.r)));
-		err = fph_alloc_buf(&fph->cand, cap);
+		err = fph_buf_alloc(&fph->cand, cap);
 		if (!err)
-			err = fph_alloc_buf(&fph->conf, fph->cand.cap);
+			err = fph_buf_alloc(&fph->conf, fph->cand.cap);
 		if (err)
 			goto err_free;
 	}
