@@ -1,18 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The walk over the zones' free memory (fph_walk.c), as the virtio_fph
- * driver (virtio_fph_main.c) calls it.  The walker knows nothing of virtio:
- * it emits PFN ranges into a buffer (fph_buf.h), in bounded holds of zone->lock (buddy
- * free lists) or of a CPU's pcp->lock (per-CPU free lists).
+ * The walks over the zones' free memory, as the virtio_fph driver
+ * (virtio_fph_main.c) calls them: the buddy walk (fph_buddy_walk.c) and
+ * the per-CPU walk (fph_pcp_walk.c).  The walkers know nothing of virtio:
+ * they emit PFN ranges into a buffer (fph_buf.h), in bounded holds of
+ * zone->lock (buddy free lists) or of a CPU's pcp->lock (per-CPU free
+ * lists).
  */
 #ifndef FPH_WALK_H
 #define FPH_WALK_H
 
 #include <linux/limits.h>
 #include <linux/mmzone.h>
+#include <linux/nodemask.h>
 #include <linux/types.h>
 
 #include "fph_buf.h"
+
+/**
+ * fph_walk_next_zone() - iterate over the populated zones
+ * @zone: the previous zone, NULL for the first
+ *
+ * for_each_populated_zone() is not usable from a module: its helpers are
+ * not exported.
+ *
+ * Return: the next populated zone of the online nodes, NULL after the last.
+ */
+static inline struct zone *fph_walk_next_zone(struct zone *zone)
+{
+	int nid;
+
+	if (zone) {
+		nid = zone_to_nid(zone);
+		zone++;
+	} else {
+		nid = first_online_node;
+		zone = NODE_DATA(nid)->node_zones;
+	}
+	for (;;) {
+		struct zone *last = NODE_DATA(nid)->node_zones + MAX_NR_ZONES;
+
+		for (; zone < last; zone++)
+			if (populated_zone(zone))
+				return zone;
+		nid = next_online_node(nid);
+		if (nid >= MAX_NUMNODES)
+			return NULL;
+		zone = NODE_DATA(nid)->node_zones;
+	}
+}
 
 /* fph_walk.end: walk to the zone's end, re-read at every step. */
 #define FPH_WALK_ZONE_END	ULONG_MAX
@@ -53,7 +89,6 @@ struct fph_walk {
 	unsigned int lists_cut;
 };
 
-struct zone *fph_walk_next_zone(struct zone *zone);
 void fph_walk_zone(struct fph_walk *w, struct zone *zone,
 		   unsigned int min_order);
 void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,

@@ -21,9 +21,9 @@
  * tracking; a page still free at confirm time holds nothing worth sending.
  * The host enforces the epoch; the driver's own epoch checks only avoid
  * wasted work.  The driver never allocates or holds the pages it hints, and
- * does not drain the per-CPU lists: fph_walk.c finds the pages, in bounded
- * lock holds, for both phases.  A pass walks the per-CPU lists first, in
- * batches of their own, then the buddy lists.
+ * does not drain the per-CPU lists: the walkers (fph_walk.h) find the
+ * pages, in bounded lock holds, for both phases.  A pass walks the per-CPU
+ * lists first, in batches of their own, then the buddy lists.
  *
  * Free-page content policy: the pages skipped here arrive on the destination
  * with whatever it holds for them -- zero if never sent, or the content of

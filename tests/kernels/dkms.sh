@@ -86,8 +86,9 @@ trap cleanup EXIT
 t0=$(date +%s)
 make -C "$root/guest" dkms-install >"$out/dkms-install.log" 2>&1 \
     || { cat "$out/dkms-install.log" >&2; die "make -C guest dkms-install failed"; }
-for f in dkms.conf Makefile Kbuild virtio_fph_main.c fph_walk.c fph_walk.h \
-         fph_buf.c fph_buf.h fph_compat.h fph_reclaim.c fph_reclaim.h fph_names.h \
+for f in dkms.conf Makefile Kbuild virtio_fph_main.c fph_walk.h fph_buddy_walk.c \
+         fph_pcp_walk.c fph_buf.c fph_buf.h fph_compat.h fph_reclaim.c fph_reclaim.h \
+         fph_names.h \
          include/fph/virtio_fph.h; do
     [ -f "/usr/src/$name-$ver/$f" ] || die "/usr/src/$name-$ver/$f missing after dkms-install"
 done

@@ -1,263 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fph_walk: finding the guest's free pages for virtio_fph, without
- * allocating or holding them.
- *
- * The walker walks PFNs, not the buddy free lists (the per-CPU lists, at
- * the end of this file, are walked as lists).
- *
- * A list cursor does not survive dropping zone->lock (its entry may be
- * allocated or merged meanwhile), and restarting a list to skip the first k
- * entries makes each lock hold as long as the prefix -- on a fragmented
- * guest one order-0 list alone takes ~5 ms to walk.  A PFN cursor stays
- * valid across unlock.  Each lock hold moves it at most FPH_SCAN_STEPS
- * steps upward; a step jumps over a whole free block (a PageBuddy head with
- * its order in page_private) or allocated compound page, otherwise over one
- * page.  Scanning upward meets every free block at its head, so only the
- * first PFN of a hold needs the full is_free_buddy_page()-style lookup (a
- * block may have merged across the cursor while the lock was dropped).  The
- * cost is one struct page read per allocated page or free block (at most
- * 512k for 2 GiB), ranges come out sorted and merge on the fly, and the
- * driver's phase 2 re-checks candidates with the same code.
- *
- * Racy reads (compound order, pages of other zones) can only cost a hint:
- * a range is emitted only from a PageBuddy head of @zone seen under its
- * lock, and only the part of it inside [cursor, end).
- */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-#include <linux/build_bug.h>
-#include <linux/cpumask.h>
-#include <linux/ktime.h>
-#include <linux/list.h>
-#include <linux/memory.h>
-#include <linux/memory_hotplug.h>
-#include <linux/minmax.h>
-#include <linux/mm.h>
-#include <linux/mmzone.h>
-#include <linux/nodemask.h>
-#include <linux/notifier.h>
-#include <linux/percpu.h>
-#include <linux/rwsem.h>
-#include <linux/spinlock.h>
-
-#include "fph_compat.h"
-#include "fph_walk.h"
-
-/* struct page visits per zone->lock hold: ~20 us on KVM, ~250 us on TCG. */
-#define FPH_SCAN_STEPS		4096
-
-/* Order of the free buddy block headed by @page in @zone, or -1. */
-static int fph_buddy_head(struct zone *zone, struct page *page)
-{
-	unsigned int order;
-
-	if (!PageBuddy(page) || page_zone(page) != zone)
-		return -1;
-	order = fph_buddy_order(page);
-	return order < FPH_NR_ORDERS ? order : -1;
-}
-
-/* If @pfn lies in a free block of @zone, return its order and set *@head. */
-static int fph_free_block(struct zone *zone, unsigned long pfn,
-			  unsigned long *head)
-{
-	unsigned int order;
-
-	for (order = 0; order < FPH_NR_ORDERS; order++) {
-		unsigned long h = pfn & ~((1UL << order) - 1);
-		struct page *page;
-		int bo;
-
-		if (h < zone->zone_start_pfn)
-			break;
-		page = pfn_to_online_page(h);
-		if (!page)
-			break;
-		bo = fph_buddy_head(zone, page);
-		if (bo >= (int)order) {
-			*head = h;
-			return bo;
-		}
-	}
-	return -1;
-}
-
-/* Pages to step over at allocated @page: all of it if it heads a compound. */
-static unsigned long fph_used_span(struct page *page, unsigned long pfn)
-{
-	unsigned int order;
-
-	if (!PageHead(page))
-		return 1;
-	order = min_t(unsigned int, compound_order(page), FPH_NR_ORDERS - 1);
-	return IS_ALIGNED(pfn, 1UL << order) ? 1UL << order : 1;
-}
-
-/*
- * Emit the free blocks of at least @min_order in [*cursor, end) of @zone
- * into @b, for at most FPH_SCAN_STEPS steps.  Returns false when @b is full;
- * *cursor is then the first block not emitted.  Caller holds zone->lock.
- */
-static bool fph_scan(struct zone *zone, unsigned long *cursor,
-		     unsigned long end, unsigned int min_order,
-		     struct fph_buf *b)
-{
-	unsigned long pfn = *cursor, head = pfn, next;
-	struct page *page = NULL;
-	unsigned int steps;
-	bool room = true;
-	int order;
-
-	for (steps = 0; pfn < end && steps < FPH_SCAN_STEPS; steps++) {
-		/*
-		 * Validity and online state change only at FPH_VALID_SPAN
-		 * boundaries, and every jump below is naturally aligned, so
-		 * it lands on one before leaving the span checked last.
-		 */
-		if (!page || IS_ALIGNED(pfn, FPH_VALID_SPAN)) {
-			page = pfn_to_online_page(pfn);
-			if (!page) {
-				pfn = ALIGN(pfn + 1, FPH_VALID_SPAN);
-				continue;
-			}
-		} else {
-			page = pfn_to_page(pfn);
-		}
-		if (steps) {
-			order = fph_buddy_head(zone, page);
-			head = pfn;
-		} else {
-			order = fph_free_block(zone, pfn, &head);
-		}
-		if (order < 0) {
-			pfn += fph_used_span(page, pfn);
-			continue;
-		}
-		next = head + (1UL << order);
-		if (order >= min_order && !fph_buf_emit(b, pfn, min(next, end))) {
-			room = false;
-			break;
-		}
-		pfn = next;
-	}
-	*cursor = pfn;
-	return room;
-}
-
-/**
- * fph_walk_step() - walk on in one hold of the zone's lock
- * @w: the walk, not done yet (fph_walk_done())
- * @b: the buffer to emit into
- * @hold_ns: set to how long zone->lock was held
- *
- * Takes zone->lock (irqsave) and emits the free buddy blocks of at least
- * @w->min_order it meets into @b, clipped to the walk's range, merging
- * adjacent ones, for at most FPH_SCAN_STEPS visits of a struct page.
- *
- * Return: false if @b filled up; the cursor then stays at the first block
- * not emitted, so the walk goes on from there once @b has been emptied.
- * true otherwise.
- */
-bool fph_walk_step(struct fph_walk *w, struct fph_buf *b, u64 *hold_ns)
-{
-	unsigned long end = fph_walk_end(w);
-	struct zone *zone = w->zone;
-	unsigned long flags;
-	bool room;
-	u64 t0;
-
-	/* fph_compat.h must agree with the free_area[] we are compiled for. */
-	BUILD_BUG_ON(FPH_NR_ORDERS !=
-		     sizeof_field(struct zone, free_area) /
-		     sizeof(struct free_area));
-
-	spin_lock_irqsave(&zone->lock, flags);
-	t0 = ktime_get_ns();
-	room = fph_scan(zone, &w->pfn, end, w->min_order, b);
-	*hold_ns = ktime_get_ns() - t0;
-	spin_unlock_irqrestore(&zone->lock, flags);
-	return room;
-}
-
-/**
- * fph_walk_next_zone() - iterate over the populated zones
- * @zone: the previous zone, NULL for the first
- *
- * for_each_populated_zone() is not usable from a module: its helpers are
- * not exported.
- *
- * Return: the next populated zone of the online nodes, NULL after the last.
- */
-struct zone *fph_walk_next_zone(struct zone *zone)
-{
-	int nid;
-
-	if (zone) {
-		nid = zone_to_nid(zone);
-		zone++;
-	} else {
-		nid = first_online_node;
-		zone = NODE_DATA(nid)->node_zones;
-	}
-	for (;;) {
-		struct zone *last = NODE_DATA(nid)->node_zones + MAX_NR_ZONES;
-
-		for (; zone < last; zone++)
-			if (populated_zone(zone))
-				return zone;
-		nid = next_online_node(nid);
-		if (nid >= MAX_NUMNODES)
-			return NULL;
-		zone = NODE_DATA(nid)->node_zones;
-	}
-}
-
-/**
- * fph_walk_zone() - set up a walk over a whole zone
- * @w: the walk
- * @zone: a populated zone
- * @min_order: smallest buddy order to emit
- *
- * The walk ends at the zone's end as of each step.
- */
-void fph_walk_zone(struct fph_walk *w, struct zone *zone,
-		   unsigned int min_order)
-{
-	w->zone = zone;
-	w->pfn = zone->zone_start_pfn;
-	w->end = FPH_WALK_ZONE_END;
-	w->min_order = min_order;
-}
-
-/**
- * fph_walk_range() - set up a walk over a PFN range
- * @w: the walk
- * @pfn: first PFN to walk
- * @end: PFN to stop before
- * @min_order: smallest buddy order to emit
- *
- * The walk stays in the zone of @pfn: it stops at that zone's end, if that
- * comes before @end.  It is empty if @pfn is not online.
- */
-void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,
-		    unsigned int min_order)
-{
-	struct page *page = pfn_to_online_page(pfn);
-
-	w->pfn = pfn;
-	w->min_order = min_order;
-	if (!page) {
-		w->zone = NULL;
-		w->end = pfn;
-		return;
-	}
-	w->zone = page_zone(page);
-	w->end = min(end, zone_end_pfn(w->zone));
-}
-
-/*
- * Per-CPU lists.
+ * fph_pcp_walk: finding the blocks on the zones' per-CPU free lists for
+ * virtio_fph, without allocating, holding or draining them.
  *
  * Freed pages also sit on each zone's per-CPU lists (pcp->lists[], one per
  * order and migratetype, see fph_compat.h), under that CPU's pcp->lock
@@ -301,6 +45,23 @@ void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,
  * offline that disables them later notifies us first.  (memory_failure()
  * disables them briefly too; that only delays the first walk.)
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/memory.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/notifier.h>
+#include <linux/percpu.h>
+#include <linux/printk.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+
+#include "fph_compat.h"
+#include "fph_walk.h"
 
 static DECLARE_RWSEM(fph_pcp_sem);
 static bool fph_pcp_paused = true;	/* under fph_pcp_sem */
