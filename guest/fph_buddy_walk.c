@@ -26,10 +26,12 @@
  */
 #include <linux/build_bug.h>
 #include <linux/ktime.h>
+#include <linux/limits.h>
 #include <linux/memory_hotplug.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/pfn.h>
 #include <linux/spinlock.h>
 
 #include "fph_compat.h"
@@ -136,23 +138,80 @@ static bool fph_scan(struct zone *zone, unsigned long *cursor,
 	return room;
 }
 
+/* fph_walk.end: walk to the zone's end, re-read at every step. */
+#define FPH_WALK_ZONE_END	ULONG_MAX
+
+/* First PFN past the walk's range, as of now. */
+static unsigned long fph_buddy_end(const struct fph_walk *w)
+{
+	return w->end == FPH_WALK_ZONE_END ? zone_end_pfn(w->zone) : w->end;
+}
+
+/* Whether the walk has covered its range (in phase 2: @w->range). */
+static bool fph_buddy_range_done(const struct fph_walk *w)
+{
+	return w->pfn >= fph_buddy_end(w);
+}
+
+/*
+ * Set up @w over the PFN range [@pfn, @end), to emit blocks of at least
+ * @min_order.  The walk stays in the zone of @pfn: it stops at that zone's
+ * end, if that comes before @end.  It is empty if @pfn is not online.
+ */
+static void fph_buddy_range(struct fph_walk *w, unsigned long pfn,
+			    unsigned long end, unsigned int min_order)
+{
+	struct page *page = pfn_to_online_page(pfn);
+
+	w->pfn = pfn;
+	w->min_order = min_order;
+	if (!page) {
+		w->zone = NULL;
+		w->end = pfn;
+		return;
+	}
+	w->zone = page_zone(page);
+	w->end = min(end, zone_end_pfn(w->zone));
+}
+
+/*
+ * Phase 2: set up @w over the candidate ranges from @w->range on, at the
+ * first that is not empty; past the last if all are.
+ */
+static void fph_buddy_next_range(struct fph_walk *w)
+{
+	for (; w->range < w->only->nr; w->range++) {
+		const struct virtio_fph_range *r = &w->only->r[w->range];
+		unsigned long pfn = PHYS_PFN(le64_to_cpu(r->addr));
+		unsigned long end = pfn + PHYS_PFN(le64_to_cpu(r->len));
+
+		/* Candidates never span zones (the driver's pass). */
+		fph_buddy_range(w, pfn, end, 0);
+		if (!fph_buddy_range_done(w))
+			return;
+	}
+}
+
 /**
- * fph_walk_step() - walk on in one hold of the zone's lock
- * @w: the walk, not done yet (fph_walk_done())
+ * fph_buddy_step() - walk on in one hold of the zone's lock
+ * @w: the walk, not done yet (fph_buddy_done())
  * @b: the buffer to emit into
  * @hold_ns: set to how long zone->lock was held
  *
  * Takes zone->lock (irqsave) and emits the free buddy blocks of at least
  * @w->min_order it meets into @b, clipped to the walk's range, merging
- * adjacent ones, for at most FPH_SCAN_STEPS visits of a struct page.
+ * adjacent ones, for at most FPH_SCAN_STEPS visits of a struct page.  In
+ * phase 2 one hold walks one candidate range; once that is done, the walk
+ * moves on to the next.
  *
  * Return: false if @b filled up; the cursor then stays at the first block
  * not emitted, so the walk goes on from there once @b has been emptied.
  * true otherwise.
  */
-bool fph_walk_step(struct fph_walk *w, struct fph_buf *b, u64 *hold_ns)
+static bool fph_buddy_step(struct fph_walk *w, struct fph_buf *b,
+			   u64 *hold_ns)
 {
-	unsigned long end = fph_walk_end(w);
+	unsigned long end = fph_buddy_end(w);
 	struct zone *zone = w->zone;
 	unsigned long flags;
 	bool room;
@@ -168,20 +227,40 @@ bool fph_walk_step(struct fph_walk *w, struct fph_buf *b, u64 *hold_ns)
 	room = fph_scan(zone, &w->pfn, end, w->min_order, b);
 	*hold_ns = ktime_get_ns() - t0;
 	spin_unlock_irqrestore(&zone->lock, flags);
+
+	/* Not if @b filled up: the range's rest is still to walk. */
+	if (w->only && fph_buddy_range_done(w)) {
+		w->range++;
+		fph_buddy_next_range(w);
+	}
 	return room;
 }
 
 /**
- * fph_walk_zone() - set up a walk over a whole zone
+ * fph_buddy_done() - whether a walk has covered all of its range
+ * @w: the walk
+ *
+ * Return: true if fph_buddy_step() has nothing left to walk: in phase 1,
+ * the cursor is at the zone's end; in phase 2, past the last candidate.
+ */
+static bool fph_buddy_done(const struct fph_walk *w)
+{
+	return w->only ? w->range >= w->only->nr : fph_buddy_range_done(w);
+}
+
+/**
+ * fph_buddy_zone() - set up phase 1 over a whole zone
  * @w: the walk
  * @zone: a populated zone
  * @min_order: smallest buddy order to emit
  *
  * The walk ends at the zone's end as of each step.
  */
-void fph_walk_zone(struct fph_walk *w, struct zone *zone,
-		   unsigned int min_order)
+static void fph_buddy_zone(struct fph_walk *w, struct zone *zone,
+			   unsigned int min_order)
 {
+	w->only = NULL;
+	w->cut = 0;
 	w->zone = zone;
 	w->pfn = zone->zone_start_pfn;
 	w->end = FPH_WALK_ZONE_END;
@@ -189,27 +268,30 @@ void fph_walk_zone(struct fph_walk *w, struct zone *zone,
 }
 
 /**
- * fph_walk_range() - set up a walk over a PFN range
+ * fph_buddy_again() - set up phase 2 over the candidates
  * @w: the walk
- * @pfn: first PFN to walk
- * @end: PFN to stop before
- * @min_order: smallest buddy order to emit
+ * @from: not read: the candidates themselves say where to look
+ * @to: not read either
+ * @cand: the candidates, each range in one zone
  *
- * The walk stays in the zone of @pfn: it stops at that zone's end, if that
- * comes before @end.  It is empty if @pfn is not online.
+ * Walks each range of @cand again, in order, as phase 1 walked the zone:
+ * what is still a free block (PageBuddy, with its order, under zone->lock)
+ * is emitted, of any order, clipped to the range.
  */
-void fph_walk_range(struct fph_walk *w, unsigned long pfn, unsigned long end,
-		    unsigned int min_order)
+static void fph_buddy_again(struct fph_walk *w, const struct fph_walk *from,
+			    const struct fph_walk *to,
+			    const struct fph_buf *cand)
 {
-	struct page *page = pfn_to_online_page(pfn);
-
-	w->pfn = pfn;
-	w->min_order = min_order;
-	if (!page) {
-		w->zone = NULL;
-		w->end = pfn;
-		return;
-	}
-	w->zone = page_zone(page);
-	w->end = min(end, zone_end_pfn(w->zone));
+	w->only = cand;
+	w->cut = 0;
+	w->range = 0;
+	fph_buddy_next_range(w);
 }
+
+const struct fph_walker fph_buddy_walker = {
+	.zone = fph_buddy_zone,
+	.again = fph_buddy_again,
+	.step = fph_buddy_step,
+	.done = fph_buddy_done,
+	.sorted = true,
+};

@@ -21,7 +21,7 @@
  * own remote drain frees in one hold (fph_pcp_hold_reads()), with IRQs on
  * (fph_pcp_lock()); and a walk goes no further than that into a list, so
  * every hold makes progress.  What lies deeper is not hinted in this pass
- * (counted: fph_walk.lists_cut); the lists drain into the buddy lists
+ * (counted: fph_walk.cut); the lists drain into the buddy lists
  * within seconds, where the buddy walk finds those pages.  A hold usually ends at the
  * end of a CPU's lists; it ends mid-list when the buffer is full or the
  * reads are used up, and only then is a prefix read twice.  Between two
@@ -168,7 +168,7 @@ void fph_pcp_exit(void)
  *
  * Return: true if per-CPU walks have stopped for good.
  */
-bool fph_pcp_walk_broken(void)
+static bool fph_pcp_walk_broken(void)
 {
 	return READ_ONCE(fph_pcp_broken);
 }
@@ -180,44 +180,76 @@ bool fph_pcp_walk_broken(void)
  * @first: first list to walk, cpu * NR_PCP_LISTS + pindex
  * @end: list to stop before
  *
- * The walk emits blocks of any order; it is phase 2 of the lists a batch
- * came from.
+ * The walk emits blocks of any order.
  */
-void fph_pcp_walk_lists(struct fph_walk *w, struct zone *zone,
-			unsigned int first, unsigned int end)
+static void fph_pcp_walk_lists(struct fph_walk *w, struct zone *zone,
+			       unsigned int first, unsigned int end)
 {
+	w->only = NULL;
 	w->zone = zone;
 	w->min_order = 0;
 	w->list = first;
 	w->list_end = min(end, nr_cpu_ids * NR_PCP_LISTS);
 	w->skip = 0;
 	w->from_tail = false;
-	w->lists_cut = 0;
+	w->cut = 0;
 }
 
 /**
- * fph_pcp_walk_zone() - set up a walk over all per-CPU lists of a zone
+ * fph_pcp_walk_zone() - set up phase 1 over all per-CPU lists of a zone
  * @w: the walk
  * @zone: a populated zone
  * @min_order: smallest order to emit
  */
-void fph_pcp_walk_zone(struct fph_walk *w, struct zone *zone,
-		       unsigned int min_order)
+static void fph_pcp_walk_zone(struct fph_walk *w, struct zone *zone,
+			      unsigned int min_order)
 {
 	fph_pcp_walk_lists(w, zone, 0, nr_cpu_ids * NR_PCP_LISTS);
 	w->min_order = min_order;
+}
+
+/**
+ * fph_pcp_walk_again() - set up phase 2 over the lists a batch came from
+ * @w: the walk
+ * @from: the phase 1 walk before the step that found the first candidate
+ * @to: the phase 1 walk now
+ * @cand: the candidates, compacted (fph_buf_compact())
+ *
+ * Nothing in struct page says that a page is on a per-CPU list, so phase 2
+ * walks again, under the locks, the lists of @from's zone that the batch
+ * came from, from @from's list through @to's, and emits the blocks still
+ * on them that lie in @cand.  A block that moved to another list, or to
+ * the buddy lists, is not confirmed.
+ */
+static void fph_pcp_walk_again(struct fph_walk *w, const struct fph_walk *from,
+			       const struct fph_walk *to,
+			       const struct fph_buf *cand)
+{
+	fph_pcp_walk_lists(w, from->zone, from->list,
+			   min(to->list + 1, to->list_end));
+	w->only = cand;
+}
+
+/**
+ * fph_pcp_walk_done() - whether a per-CPU walk has covered all its lists
+ * @w: the walk
+ *
+ * Return: true if fph_pcp_walk_step() has nothing left to walk.
+ */
+static bool fph_pcp_walk_done(const struct fph_walk *w)
+{
+	return w->list >= w->list_end;
 }
 
 enum fph_pcp_seen { FPH_PCP_NEXT, FPH_PCP_FULL, FPH_PCP_BROKEN };
 
 /*
  * The list entry @page of @w's list, read under its pcp->lock: emit the
- * block it heads (of @order) into @b, or the part of it in @only's
- * candidates if @only is given.
+ * block it heads (of @order) into @b, or the part of it in @w->only's
+ * candidates if @w->only is given.
  */
 static enum fph_pcp_seen fph_pcp_entry(struct fph_walk *w, struct page *page,
-				       unsigned int order, struct fph_buf *b,
-				       const struct fph_buf *only, u64 *pages)
+				       unsigned int order, struct fph_buf *b)
 {
 	unsigned long nr = 1UL << order;
 	unsigned long pfn = page_to_pfn(page);
@@ -235,14 +267,13 @@ static enum fph_pcp_seen fph_pcp_entry(struct fph_walk *w, struct page *page,
 			     w->list % NR_PCP_LISTS, order, pfn);
 		return FPH_PCP_BROKEN;
 	}
-	if (only) {
-		if (!fph_buf_find(only, pfn, &cend))
+	if (w->only) {
+		if (!fph_buf_find(w->only, pfn, &cend))
 			return FPH_PCP_NEXT;
 		end = min(end, cend);
 	}
 	if (!fph_buf_emit(b, pfn, end))
 		return FPH_PCP_FULL;
-	*pages += end - pfn;
 	return FPH_PCP_NEXT;
 }
 
@@ -250,14 +281,13 @@ static enum fph_pcp_seen fph_pcp_entry(struct fph_walk *w, struct page *page,
  * Emit the blocks on @cpu's lists @pcp, from the cursor to the end of that
  * CPU's lists or of the walk, for at most fph_pcp_hold_reads() entries read.
  * A list is read from its head, and if it is longer than that, from its
- * tail too: the entries in between are not read.  @only: NULL, or
+ * tail too: the entries in between are not read.  @w->only: NULL, or
  * compacted candidates: emit only the part of a block that lies in the
  * candidate range holding its head.  Returns false when @b is full; the
  * cursor is then the entry not emitted.  Caller holds pcp->lock.
  */
 static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
-			 struct per_cpu_pages *pcp, struct fph_buf *b,
-			 const struct fph_buf *only, u64 *pages)
+			 struct per_cpu_pages *pcp, struct fph_buf *b)
 {
 	unsigned int cap = fph_pcp_hold_reads(pcp);
 	unsigned int reads = 0;
@@ -284,7 +314,7 @@ static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
 					continue;
 				seen = fph_pcp_entry(w, list_entry(node, struct page,
 								   pcp_list),
-						     order, b, only, pages);
+						     order, b);
 				if (seen == FPH_PCP_FULL)
 					return false;
 				if (seen == FPH_PCP_BROKEN) {
@@ -296,7 +326,7 @@ static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
 			if (node == head)
 				break;		/* read to its end */
 			if (w->from_tail) {
-				w->lists_cut++;	/* its middle is not read */
+				w->cut++;	/* its middle is not read */
 				break;
 			}
 			w->from_tail = true;
@@ -310,22 +340,20 @@ static bool fph_pcp_scan(struct fph_walk *w, unsigned int cpu,
  * fph_pcp_walk_step() - walk on in one hold of a CPU's pcp->lock
  * @w: the walk, not done yet (fph_pcp_walk_done())
  * @b: the buffer to emit into
- * @only: NULL to emit every block of at least @w->min_order; or the
- *        candidates of phase 2, compacted (fph_buf_compact()): emit only
- *        what lies in them
  * @hold_ns: set to how long pcp->lock was held (0 if not taken)
- * @pages: increased by the pages emitted
  *
  * Takes the lock of the cursor's CPU's lists in @w->zone and emits the
  * blocks on them, from the cursor on, merging adjacent ones, for at most
- * fph_pcp_hold_reads() list entries read.
+ * fph_pcp_hold_reads() list entries read: in phase 1 every block of at
+ * least @w->min_order; in phase 2 only what lies in the candidates
+ * @w->only.
  *
  * Return: false if @b filled up; the cursor then stays at the entry not
  * emitted, so the walk goes on from there once @b has room.  true
  * otherwise.
  */
-bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
-		       const struct fph_buf *only, u64 *hold_ns, u64 *pages)
+static bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
+			      u64 *hold_ns)
 {
 	unsigned int cpu = w->list / NR_PCP_LISTS;
 	struct per_cpu_pages *pcp;
@@ -351,10 +379,19 @@ bool fph_pcp_walk_step(struct fph_walk *w, struct fph_buf *b,
 		pcp = per_cpu_ptr(w->zone->per_cpu_pageset, cpu);
 		fph_pcp_lock(pcp, &flags);
 		t0 = ktime_get_ns();
-		room = fph_pcp_scan(w, cpu, pcp, b, only, pages);
+		room = fph_pcp_scan(w, cpu, pcp, b);
 		*hold_ns = ktime_get_ns() - t0;
 		fph_pcp_unlock(pcp, flags);
 	}
 	up_read(&fph_pcp_sem);
 	return room;
 }
+
+const struct fph_walker fph_pcp_walker = {
+	.zone = fph_pcp_walk_zone,
+	.again = fph_pcp_walk_again,
+	.step = fph_pcp_walk_step,
+	.done = fph_pcp_walk_done,
+	.broken = fph_pcp_walk_broken,
+	.batch_per_zone = true,
+};

@@ -145,28 +145,40 @@ struct fph {
 /* Hinting from two devices makes no sense; debugfs has one directory. */
 static atomic_t fph_bound = ATOMIC_INIT(0);
 
-/* One fph_walk_step(), its zone->lock hold accounted. */
-static bool fph_step(struct fph *fph, struct fph_walk *w, struct fph_buf *b)
+/*
+ * A walker (fph_walk.h) as a pass runs it, and the counters of the blocks
+ * it finds (NULL: not counted).
+ */
+struct fph_source {
+	const struct fph_walker *walker;
+	u64 *pages_seen;	/* pages emitted in phase 1 */
+	u64 *pages_hinted;	/* ... in CONFIRMs answered OK */
+	u64 *cut;		/* fph_walk.cut of each zone walked through */
+};
+
+/* One step of @wk, its lock hold accounted. */
+static bool fph_step(struct fph *fph, const struct fph_walker *wk,
+		     struct fph_walk *w, struct fph_buf *b)
 {
 	bool room;
 	u64 dt;
 
-	room = fph_walk_step(w, b, &dt);
+	room = wk->step(w, b, &dt);
 	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
 	return room;
 }
 
-/* One fph_pcp_walk_step(), its pcp->lock hold accounted. */
-static bool fph_pcp_step(struct fph *fph, struct fph_walk *w,
-			 struct fph_buf *b, const struct fph_buf *only,
-			 u64 *pages)
+/*
+ * Whether @b, in which a step of @wk found no room, is to go out now: if
+ * @wk emits sorted ranges, yes; else only if dropping repeats
+ * (fph_buf_compact()) does not make room.
+ */
+static bool fph_buf_spent(const struct fph_walker *wk, struct fph_buf *b)
 {
-	bool room;
-	u64 dt;
-
-	room = fph_pcp_walk_step(w, b, only, &dt, pages);
-	fph->st.lock_hold_max_ns = max(fph->st.lock_hold_max_ns, dt);
-	return room;
+	if (wk->sorted)
+		return true;
+	fph_buf_compact(b);
+	return fph_buf_full(b);
 }
 
 /* True while the pass for @epoch is worth continuing. */
@@ -284,57 +296,29 @@ static int fph_send_confirm(struct fph *fph, u32 epoch, u64 *pages)
 }
 
 /*
- * Phase 2: report what is still free of the armed candidates.  Dropping
- * zone->lock between holds is fine: each reported range was seen free after
- * the arm and before the CONFIRM is sent, which is all the rule asks.
+ * Phase 2: report what is still free of the armed candidates (fph->cand),
+ * which @src's walker found between @from and @to: it walks again, under
+ * the same locks, where they were found (buddy: each candidate range, by
+ * page flags; per-CPU: the lists they came from, for the blocks still on
+ * them), and emits only what lies in them.  Dropping a lock between holds
+ * is fine: each reported range was seen free after the arm and before the
+ * CONFIRM is sent, which is all the rule asks.
  */
-static int fph_confirm(struct fph *fph, u32 epoch)
+static int fph_confirm(struct fph *fph, u32 epoch,
+		       const struct fph_source *src,
+		       const struct fph_walk *from, const struct fph_walk *to)
 {
-	struct fph_buf *cand = &fph->cand;
-	u32 i;
+	const struct fph_walker *wk = src->walker;
+	struct fph_walk w;
 	int err;
 
 	fph_buf_reset(&fph->conf);
-	for (i = 0; i < cand->nr; i++) {
-		unsigned long pfn = PHYS_PFN(le64_to_cpu(cand->r[i].addr));
-		unsigned long end = pfn + PHYS_PFN(le64_to_cpu(cand->r[i].len));
-		struct fph_walk w;
-
-		/* Candidates never span zones (see fph_pass()). */
-		fph_walk_range(&w, pfn, end, 0);
-		while (!fph_walk_done(&w)) {
-			if (!fph_step(fph, &w, &fph->conf)) {
-				err = fph_send_confirm(fph, epoch, NULL);
-				if (err)
-					return err;
-			} else if (!fph_epoch_poll(fph, epoch)) {
-				return -EAGAIN;
-			}
-			cond_resched();
-		}
-	}
-	return fph_send_confirm(fph, epoch, NULL);
-}
-
-/*
- * Phase 2 for candidates from the per-CPU lists: nothing in struct page
- * says that a page is on such a list, so walk again, under the locks, the
- * lists the batch came from (@w), and report the blocks still on them that
- * lie in the armed candidates (fph->cand, compacted).  A block that moved
- * to a list outside @w, or to the buddy lists, is not confirmed.
- */
-static int fph_confirm_pcp(struct fph *fph, u32 epoch, struct fph_walk *w)
-{
-	u64 seen = 0;
-	int err;
-
-	fph_buf_reset(&fph->conf);
-	while (!fph_pcp_walk_done(w)) {
-		if (!fph_pcp_step(fph, w, &fph->conf, &fph->cand, &seen)) {
-			fph_buf_compact(&fph->conf);
-			if (fph_buf_full(&fph->conf)) {
+	wk->again(&w, from, to, &fph->cand);
+	while (!wk->done(&w)) {
+		if (!fph_step(fph, wk, &w, &fph->conf)) {
+			if (fph_buf_spent(wk, &fph->conf)) {
 				err = fph_send_confirm(fph, epoch,
-						       &fph->st.pcp_pages_hinted);
+						       src->pages_hinted);
 				if (err)
 					return err;
 			}
@@ -343,11 +327,12 @@ static int fph_confirm_pcp(struct fph *fph, u32 epoch, struct fph_walk *w)
 		}
 		cond_resched();
 	}
-	/* What a misfit list entry stopped is not to be trusted. */
-	if (fph_pcp_walk_broken())
+	/* What a walker that gave up emitted is not to be trusted. */
+	if (wk->broken && wk->broken())
 		fph_buf_reset(&fph->conf);
-	fph_buf_compact(&fph->conf);
-	return fph_send_confirm(fph, epoch, &fph->st.pcp_pages_hinted);
+	if (!wk->sorted)
+		fph_buf_compact(&fph->conf);
+	return fph_send_confirm(fph, epoch, src->pages_hinted);
 }
 
 /*
@@ -361,18 +346,18 @@ static void fph_hold(struct fph *fph, u32 epoch)
 }
 
 /*
- * Both phases for the candidates collected so far; empties fph->cand.
- * @pcp: NULL if they are buddy blocks; else a walk over the per-CPU lists
- * they came from, for phase 2.
+ * Both phases for the candidates collected so far, which @src's walker
+ * found between @from and @to (fph_confirm()); empties fph->cand.
  */
-static int fph_batch(struct fph *fph, u32 epoch, struct fph_walk *pcp)
+static int fph_batch(struct fph *fph, u32 epoch, const struct fph_source *src,
+		     const struct fph_walk *from, const struct fph_walk *to)
 {
 	int err;
 
 	if (!fph->cand.nr)
 		return 0;
 	/* Sorted and disjoint, for phase 2's look-ups. */
-	if (pcp)
+	if (!src->walker->sorted)
 		fph_buf_compact(&fph->cand);
 	if (fph_epoch_ok(fph, epoch)) {
 		fph->st.batches++;
@@ -384,8 +369,7 @@ static int fph_batch(struct fph *fph, u32 epoch, struct fph_walk *pcp)
 	if (!err && !fph_epoch_ok(fph, epoch))
 		err = -EAGAIN;
 	if (!err)
-		err = pcp ? fph_confirm_pcp(fph, epoch, pcp) :
-			    fph_confirm(fph, epoch);
+		err = fph_confirm(fph, epoch, src, from, to);
 	if (err == -EAGAIN)
 		fph->st.stale_batches++;
 	fph_buf_reset(&fph->cand);
@@ -395,104 +379,86 @@ static int fph_batch(struct fph *fph, u32 epoch, struct fph_walk *pcp)
 }
 
 /*
- * Both phases for the per-CPU candidates in fph->cand, which came from the
- * lists [@first, @end) of @zone.
+ * Phase 1 of @src's walker over every populated zone for @epoch: each full
+ * buffer of candidates goes through both phases (fph_batch()) before the
+ * walk goes on; a walker whose phase 2 walks one zone's lists again has
+ * its batches end with each zone.
  */
-static int fph_pcp_batch(struct fph *fph, u32 epoch, struct zone *zone,
-			 unsigned int first, unsigned int end)
+static int fph_walker_pass(struct fph *fph, u32 epoch,
+			   const struct fph_source *src,
+			   unsigned int min_order)
 {
-	struct fph_walk again;
-
-	fph_pcp_walk_lists(&again, zone, first, end);
-	return fph_batch(fph, epoch, &again);
-}
-
-/*
- * The per-CPU lists of every populated zone for @epoch, in batches of one
- * zone each.  First: after a large free the lists drain into the buddy
- * lists over a few seconds, where the buddy walk that follows still finds
- * the pages.
- */
-static int fph_pcp_pass(struct fph *fph, u32 epoch, unsigned int min_order)
-{
+	const struct fph_walker *wk = src->walker;
+	struct fph_walk w = {}, from = {};
 	struct zone *zone;
 	int err;
 
-	for (zone = fph_walk_next_zone(NULL); zone;
-	     zone = fph_walk_next_zone(zone)) {
-		unsigned int first = 0;
-		struct fph_walk w;
-
-		fph_buf_reset(&fph->cand);
-		fph_pcp_walk_zone(&w, zone, min_order);
-		while (!fph_pcp_walk_done(&w)) {
-			u64 t0 = ktime_get_ns();
-			bool room;
-
-			if (!fph->cand.nr)
-				first = w.list;
-			room = fph_pcp_step(fph, &w, &fph->cand, NULL,
-					    &fph->st.pcp_pages_seen);
-			fph->st.collect_ns_total += ktime_get_ns() - t0;
-			err = 0;
-			if (room) {
-				if (!fph_epoch_poll(fph, epoch))
-					err = -EAGAIN;
-			} else {
-				/* Dropping repeats may make room. */
-				fph_buf_compact(&fph->cand);
-				if (fph_buf_full(&fph->cand))
-					err = fph_pcp_batch(fph, epoch, zone,
-							    first, w.list + 1);
-			}
-			if (err)
-				return err;
-			cond_resched();
-		}
-		fph->st.pcp_lists_cut += w.lists_cut;
-		err = fph_pcp_batch(fph, epoch, zone, first, w.list_end);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* One pass over every populated zone for @epoch. */
-static int fph_pass(struct fph *fph, u32 epoch)
-{
-	unsigned int min_order = READ_ONCE(fph_min_order);
-	struct zone *zone;
-	int err;
-
-	if (fph->pcp) {
-		err = fph_pcp_pass(fph, epoch, min_order);
-		if (err)
-			return err;
-	}
 	fph_buf_reset(&fph->cand);
 	for (zone = fph_walk_next_zone(NULL); zone;
 	     zone = fph_walk_next_zone(zone)) {
-		struct fph_walk w;
-
-		fph_walk_zone(&w, zone, min_order);
-		/* Phase 2 locks one zone per range: don't merge across. */
+		wk->zone(&w, zone, min_order);
+		/*
+		 * The buddy walker's phase 2 locks one zone per candidate
+		 * range: don't merge across.
+		 */
 		fph->cand.can_merge = false;
-		while (!fph_walk_done(&w)) {
-			u64 t0 = ktime_get_ns();
+		while (!wk->done(&w)) {
+			u64 t0, bytes = fph->cand.bytes;
 			bool room;
 
-			room = fph_step(fph, &w, &fph->cand);
+			if (!fph->cand.nr)
+				from = w;	/* where the batch begins */
+			t0 = ktime_get_ns();
+			room = fph_step(fph, wk, &w, &fph->cand);
 			fph->st.collect_ns_total += ktime_get_ns() - t0;
-			if (!room)
-				err = fph_batch(fph, epoch, NULL);
-			else
+			if (src->pages_seen)
+				*src->pages_seen +=
+					(fph->cand.bytes - bytes) >> PAGE_SHIFT;
+			if (room)
 				err = fph_epoch_poll(fph, epoch) ? 0 : -EAGAIN;
+			else if (fph_buf_spent(wk, &fph->cand))
+				err = fph_batch(fph, epoch, src, &from, &w);
+			else
+				err = 0;
 			if (err)
 				return err;
 			cond_resched();
 		}
+		if (src->cut)
+			*src->cut += w.cut;
+		if (wk->batch_per_zone) {
+			err = fph_batch(fph, epoch, src, &from, &w);
+			if (err)
+				return err;
+		}
 	}
-	return fph_batch(fph, epoch, NULL);
+	return wk->batch_per_zone ? 0 : fph_batch(fph, epoch, src, &from, &w);
+}
+
+/*
+ * One pass over every populated zone for @epoch: their per-CPU lists
+ * first, then their buddy lists.  After a large free the per-CPU lists
+ * drain into the buddy lists over a few seconds, where the buddy walk
+ * that follows still finds the pages.
+ */
+static int fph_pass(struct fph *fph, u32 epoch)
+{
+	const struct fph_source pcp = {
+		.walker = &fph_pcp_walker,
+		.pages_seen = &fph->st.pcp_pages_seen,
+		.pages_hinted = &fph->st.pcp_pages_hinted,
+		.cut = &fph->st.pcp_lists_cut,
+	};
+	const struct fph_source buddy = { .walker = &fph_buddy_walker };
+	unsigned int min_order = READ_ONCE(fph_min_order);
+	int err;
+
+	if (fph->pcp) {
+		err = fph_walker_pass(fph, epoch, &pcp, min_order);
+		if (err)
+			return err;
+	}
+	return fph_walker_pass(fph, epoch, &buddy, min_order);
 }
 
 /*
