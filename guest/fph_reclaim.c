@@ -67,19 +67,25 @@ static void fph_reclaim_warn(struct device *dev, u32 seq, u32 status)
 	dev_warn(dev, "reclaim %u not done: %s\n", seq, advice);
 }
 
-void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev)
+void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev,
+		      void (*posted)(struct fph_reclaim *rc))
 {
 	rc->vdev = vdev;
+	rc->posted = posted;
 	mutex_init(&rc->lock);
+	dev_set_drvdata(&vdev->dev, rc);
 }
 
-/* NULL if the feature was not negotiated. */
+/*
+ * The bound driver's fph_reclaim (fph_reclaim_init()); NULL if the feature
+ * was not negotiated.
+ */
 static struct fph_reclaim *fph_reclaim_of(struct device *dev)
 {
 	struct virtio_device *vdev = dev_to_virtio(dev);
 
 	return virtio_has_feature(vdev, VIRTIO_FPH_F_RECLAIM) ?
-	       fph_reclaim_get(vdev) : NULL;
+	       dev_get_drvdata(dev) : NULL;
 }
 
 static void fph_reclaim_set_result(struct fph_reclaim *rc, u32 status,
@@ -274,7 +280,7 @@ static ssize_t reclaim_result_store(struct device *dev,
 	fph_reclaim_set_result(rc, status, bytes);
 	rc->rescan = true;	/* what the helper freed is to be hinted */
 	mutex_unlock(&rc->lock);
-	fph_reclaim_result_posted(dev_to_virtio(dev));
+	rc->posted(rc);
 	return count;
 }
 static DEVICE_ATTR_WO(reclaim_result);

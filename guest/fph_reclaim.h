@@ -14,6 +14,7 @@
 
 struct fph_reclaim {
 	struct virtio_device *vdev;
+	void (*posted)(struct fph_reclaim *rc);	/* fph_reclaim_init() */
 	struct mutex lock;	/* the fields below */
 	bool helper;		/* a helper declared itself (reclaim_helper) */
 	u32 seen_seq;		/* last request taken */
@@ -32,7 +33,15 @@ struct fph_reclaim {
 	u32 last_status;
 };
 
-void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev);
+/*
+ * At probe: @rc becomes @vdev's driver data, where the sysfs files
+ * (fph_reclaim_groups) find it while the driver is bound.  @posted is
+ * called when the helper has posted a result: the driver runs its worker,
+ * which makes a pass, then reports (fph_reclaim_take(),
+ * fph_reclaim_report()).
+ */
+void fph_reclaim_init(struct fph_reclaim *rc, struct virtio_device *vdev,
+		      void (*posted)(struct fph_reclaim *rc));
 /*
  * From the driver's worker, on a config change: take a new request, if
  * any, and pass it to the helper.
@@ -51,12 +60,5 @@ void fph_reclaim_debugfs(struct fph_reclaim *rc, struct dentry *dir);
 
 /* The helper's sysfs interface (driver dev_groups). */
 extern const struct attribute_group *fph_reclaim_groups[];
-/*
- * Provided by the driver: its fph_reclaim (the sysfs files exist only while
- * it is bound), and the call when the helper posted a result: the driver
- * runs its worker, which makes a pass, then reports.
- */
-struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev);
-void fph_reclaim_result_posted(struct virtio_device *vdev);
 
 #endif /* FPH_RECLAIM_H */

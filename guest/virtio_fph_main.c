@@ -529,16 +529,10 @@ report:
 		fph_reclaim_report(&fph->reclaim);
 }
 
-struct fph_reclaim *fph_reclaim_get(struct virtio_device *vdev)
+/* The helper posted a reclaim result: a pass finds what it freed. */
+static void fph_reclaim_posted(struct fph_reclaim *rc)
 {
-	struct fph *fph = vdev->priv;
-
-	return &fph->reclaim;
-}
-
-void fph_reclaim_result_posted(struct virtio_device *vdev)
-{
-	struct fph *fph = vdev->priv;
+	struct fph *fph = container_of(rc, struct fph, reclaim);
 
 	if (!READ_ONCE(fph->stopping))
 		queue_work(system_freezable_wq, &fph->work);
@@ -732,7 +726,7 @@ static int fph_probe(struct virtio_device *vdev)
 	vdev->priv = fph;
 	INIT_WORK(&fph->work, fph_work_fn);
 	init_waitqueue_head(&fph->acked);
-	fph_reclaim_init(&fph->reclaim, vdev);
+	fph_reclaim_init(&fph->reclaim, vdev, fph_reclaim_posted);
 
 	fph->disabled = fph_disabled_reason();
 	if (fph->disabled == FPH_DISABLED_POISON)
