@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The guest hint driver (guest/virtio_fph_main.c, its PFN scan in
-// guest/fph_walk.c) as a state machine: each step() is one zone->lock hold
+// guest/fph_buddy_walk.c) as a state machine: each step() is one zone->lock hold
 // of the PFN scan or one request, so guest allocator activity, device steps
 // and syncs interleave between them.
 //
