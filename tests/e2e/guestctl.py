@@ -106,19 +106,26 @@ class Guest:
         """Wait until pattern appears in the received text; consume up to
         the end of the match and return the match."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        return self._expect(rx, timeout, f"waiting for {rx.pattern!r}")[1]
+
+    def _expect(self, rx: re.Pattern, timeout: float,
+                doing: str) -> tuple[str, re.Match]:
+        """The console's one wait: read until @rx matches the received
+        text (within @timeout s), consume up to the end of the match and
+        return (the text before it, the match).  GuestError "timeout
+        (...) @doing" or "serial connection closed @doing" otherwise."""
         deadline = time.monotonic() + timeout
         while True:
             m = rx.search(self.buf)
             if m:
+                before = self.buf[:m.start()]
                 self.buf = self.buf[m.end():]
-                return m
+                return before, m
             left = deadline - time.monotonic()
             if left <= 0:
-                raise GuestError(f"timeout ({timeout:.0f}s) waiting for {rx.pattern!r}",
-                                 self.buf)
+                raise GuestError(f"timeout ({timeout:.0f}s) {doing}", self.buf)
             if not self._recv(min(left, 0.5)):
-                raise GuestError(f"serial connection closed waiting for {rx.pattern!r}",
-                                 self.buf)
+                raise GuestError(f"serial connection closed {doing}", self.buf)
 
     @property
     def log(self) -> str:
@@ -144,20 +151,9 @@ class Guest:
         cid = f"{self._tag}-{self._counter}"
         self.send_line(f"@{cid} {cmd}")
         self.expect(r"FPH-BEGIN id=" + re.escape(cid) + r"\n", timeout)
-        begin = time.monotonic()
         rx = re.compile(r"FPH-DONE rc=(-?\d+) id=" + re.escape(cid) + r"\n")
-        deadline = begin + timeout
-        while True:
-            m = rx.search(self.buf)
-            if m:
-                out = self.buf[:m.start()]
-                self.buf = self.buf[m.end():]
-                return int(m.group(1)), out
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise GuestError(f"timeout ({timeout:.0f}s) running {cmd!r}", self.buf)
-            if not self._recv(min(left, 0.5)):
-                raise GuestError(f"serial connection closed running {cmd!r}", self.buf)
+        out, m = self._expect(rx, timeout, f"running {cmd!r}")
+        return int(m.group(1)), out
 
     def check(self, cmd: str, timeout: float = 60.0) -> str:
         """run() that raises GuestError unless rc == 0; returns the output."""
