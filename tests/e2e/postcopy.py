@@ -16,9 +16,6 @@ first after a switch to postcopy")."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 import time
 
 import guestctl
@@ -64,21 +61,13 @@ def run(qemu: str, image: str, c: Contender, finish_bw: int = 0) -> dict:
     (bytes), zero_pages (query-migrate's ram.duplicate), skipped (fph's
     pages skipped before the switch), verify (the pattern's check on the
     destination)."""
-    workdir = tempfile.mkdtemp(prefix="fph-postcopy-")
-    vms: list[V.VM] = []
-    try:
-        src = V.VM(qemu, image, workdir, "src", mem=MEM, fph=c.fph)
-        vms.append(src)
+    with V.Pair(qemu, image, "fph-postcopy-", mem=MEM, fph=c.fph) as pair:
+        src = pair.vm("src")
         guest = src.connect_guest(wait_ready=True)
         guest.check(f"fph-workload fill {FILL_MIB}")
         guest.check(f"fph-workload dirty {FREED_MIB}", timeout=120)
-        dst = V.VM(qemu, image, workdir, "dst", mem=MEM, fph=c.fph,
-                   incoming="defer")
-        vms.append(dst)
-        uri = f"unix:{os.path.join(workdir, 'mig')}"
         # Capabilities on the destination before it listens (preempt).
-        V.set_capabilities(dst, c.caps, True)
-        dst.cmd("migrate-incoming", uri=uri)
+        dst, uri = pair.destination("dst", caps=c.caps)
         t_start = time.monotonic()
         V.start_migration(src, dst, uri, PRECOPY_BW, caps=c.caps)
         src.cmd("migrate-set-parameters", max_postcopy_bandwidth=POSTCOPY_BW)
@@ -126,10 +115,6 @@ def run(qemu: str, image: str, c: Contender, finish_bw: int = 0) -> dict:
                 "zero_pages": info["ram"].get("duplicate", 0),
                 "skipped": skipped, "verify": out.strip(),
                 "workload": workload}
-    finally:
-        for m in vms:
-            m.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def describe(r: dict) -> str:

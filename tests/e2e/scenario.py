@@ -7,9 +7,6 @@ Used by the end-to-end tests (test_migration.py) and `make demo`.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 
 import guestctl
 import vm as V
@@ -59,11 +56,10 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
     @accel: the -accel argument of both sides (default TCG).
     @on_arrival(guest): called with the destination's guest before
     @after (fph-selftest --x-corrupt-page damages a page there)."""
-    workdir = tempfile.mkdtemp(prefix=f"fph-{scenario}-")
-    src = dst = None
-    try:
-        src = V.VM(qemu, image_dir, workdir, "src", mem=f"{mem_mib}M", fph=fph,
-                   extra=extra, smp=smp, accel=accel)
+    with V.Pair(qemu, image_dir, f"fph-{scenario}-", keep=keep, log=log,
+                mem=f"{mem_mib}M", fph=fph, extra=extra, smp=smp,
+                accel=accel) as pair:
+        src = pair.vm("src")
         guest = src.connect_guest(wait_ready=True)
         for cmd in prepare:
             guest.check(cmd, timeout=300)
@@ -71,12 +67,8 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
             guest.check(cmd, timeout=60)
         meminfo = guestctl.parse_kv(guest.check("fph-workload meminfo"),
                                     "meminfo")
-        dst = V.VM(qemu, image_dir, workdir, "dst", mem=f"{mem_mib}M",
-                   fph=fph, incoming="defer", extra=extra, smp=smp,
-                   accel=accel)
-        sock = os.path.join(workdir, "migration.sock")
-        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
-        info = V.migrate(src, dst, f"unix:{sock}", bandwidth)
+        dst, uri = pair.destination("dst")
+        info = V.migrate(src, dst, uri, bandwidth)
         res = Result(
             scenario=scenario, fph=fph,
             transferred=info["ram"]["transferred"],
@@ -96,14 +88,6 @@ def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         outs = [guest2.check(cmd, timeout=300) for cmd in after or []]
         res.verify = "".join(outs).strip()
         return res
-    finally:
-        for m in (src, dst):
-            if m:
-                m.kill()
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"kept {workdir}")
 
 
 def mib(n: int) -> str:

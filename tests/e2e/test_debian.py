@@ -21,10 +21,8 @@ makes build/debian13); without its image.json every test is skipped.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import fph_names as N
@@ -45,10 +43,11 @@ FPH_ALIAS = "virtio:d0000003Fv00001AF4"
 STRESS_MIB = 512
 
 
-def boot(workdir: str, name: str, fph: bool, disk: str,
-         incoming: str | None = None, fph_opts: str = "") -> V.VM:
-    return V.VM(QEMU, IMAGE, workdir, name, mem=MEM, smp=SMP, fph=fph,
-                incoming=incoming, disk=disk, fph_opts=fph_opts)
+def pair(prefix: str, fph_opts: str = "") -> V.Pair:
+    """The source and destination of a migration of the image, each
+    MEM, SMP vCPUs, with fph (and @fph_opts)."""
+    return V.Pair(QEMU, IMAGE, prefix, mem=MEM, smp=SMP, fph=True,
+                  fph_opts=fph_opts)
 
 
 def wait_bound(g: guestctl.Guest, timeout: float = 60) -> str:
@@ -98,12 +97,10 @@ def check_driver(g: guestctl.Guest, kver: str) -> str:
 def test_pgbench_migration() -> None:
     """postgresql running pgbench and stress-ng --verify migrate with fph at
     1 Gbit/s on a shared qcow2; TPC-B invariants hold on the destination."""
-    d = tempfile.mkdtemp(prefix="fph-debian-")
-    src = dst = None
-    try:
+    with pair("fph-debian-") as p:
         img = V.DiskImage(IMAGE)
-        overlay = img.overlay(os.path.join(d, "disk.qcow2"))
-        src = boot(d, "src", True, overlay)
+        overlay = img.overlay(os.path.join(p.dir, "disk.qcow2"))
+        src = p.vm("src", disk=overlay)
         g = src.connect_guest(wait_ready=True)
         print(f"  boot:     {src.boot_s:.1f} s to the agent ({img.name}, "
               f"{MEM}, {SMP} vCPUs, TCG); "
@@ -126,13 +123,10 @@ def test_pgbench_migration() -> None:
               f"and stress-ng running, {FREED_MIB} MiB written and freed, "
               f"MemFree {int(meminfo['memfree_kib']) >> 10} MiB")
 
-        dst = boot(d, "dst", True, overlay, incoming="defer")
-        sock = os.path.join(d, "migration.sock")
-        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
-        info = V.migrate(src, dst, f"unix:{sock}", GBIT)
+        dst, uri = p.destination("dst", disk=overlay)
+        info = V.migrate(src, dst, uri, GBIT)
         st = src.stats()
         src.kill()
-        src = None
         g2 = dst.connect_guest(wait_ready=False)
         for name in DURING:
             assert g2.run(f"test -e /run/fph-{name}.rc")[0] != 0, \
@@ -156,7 +150,6 @@ def test_pgbench_migration() -> None:
         g2.check("systemctl stop postgresql && sync", 300)
         g2.close()
         dst.shutdown()   # QMP quit: the overlay closed cleanly, then checked
-        dst = None
         check = subprocess.run(["qemu-img", "check", overlay], text=True,
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).stdout.strip()
@@ -165,11 +158,6 @@ def test_pgbench_migration() -> None:
         assert not N.unexpected_rejects(st), st["rejected"]
         assert st["bytes-skipped"] >= (FREED_MIB << 20) // 2, \
             f"under half of the {FREED_MIB} MiB freed was skipped"
-    finally:
-        for m in (src, dst):
-            if m:
-                m.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # Clean page cache the reclaim test reads, and what it writes unsynced.
@@ -181,12 +169,10 @@ def test_reclaim_unsynced_file() -> None:
     """reclaim=1G: the helper (udev rule, fph-reclaim@.service) drops the
     clean page cache of a 512 MiB file, which is then not sent; a file
     written without fsync arrives intact and reaches the disk."""
-    d = tempfile.mkdtemp(prefix="fph-debian-reclaim-")
-    src = dst = None
-    try:
+    with pair("fph-debian-reclaim-", fph_opts=RECLAIM) as p:
         img = V.DiskImage(IMAGE)
-        overlay = img.overlay(os.path.join(d, "disk.qcow2"))
-        src = boot(d, "src", True, overlay, fph_opts=RECLAIM)
+        overlay = img.overlay(os.path.join(p.dir, "disk.qcow2"))
+        src = p.vm("src", disk=overlay)
         g = src.connect_guest(wait_ready=True)
         dev = wait_bound(g)
         g.run("udevadm settle", 60)
@@ -205,13 +191,10 @@ def test_reclaim_unsynced_file() -> None:
         dirty = int(g.check("awk '/^Dirty:/ {print $2}' /proc/meminfo").strip())
         assert dirty >= (UNSYNCED_MIB // 2) << 10, f"only {dirty} KiB dirty"
 
-        dst = boot(d, "dst", True, overlay, incoming="defer", fph_opts=RECLAIM)
-        sock = os.path.join(d, "migration.sock")
-        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
-        info = V.migrate(src, dst, f"unix:{sock}", 10 * GBIT)
+        dst, uri = p.destination("dst", disk=overlay)
+        info = V.migrate(src, dst, uri, 10 * GBIT)
         st = src.stats()
         src.kill()
-        src = None
         r = st["reclaim"]
         print(f"  migrated: {S.mib(info['ram']['transferred'])} in {info['total-time']} ms "
               f"(setup {info['setup-time']} ms), downtime {info['downtime']} ms; "
@@ -233,16 +216,10 @@ def test_reclaim_unsynced_file() -> None:
             "the reclaimed file differs when read back"
         g2.close()
         dst.shutdown()
-        dst = None
         check = subprocess.run(["qemu-img", "check", overlay], text=True,
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).stdout.strip()
         assert "No errors were found" in check, check
-    finally:
-        for m in (src, dst):
-            if m:
-                m.kill()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 TESTS = [test_pgbench_migration, test_reclaim_unsynced_file]

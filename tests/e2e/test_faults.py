@@ -9,10 +9,8 @@ usage: test_faults.py QEMU IMAGE_DIR [TEST...]
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 import fph_names as N
@@ -27,37 +25,20 @@ CRAWL = 4_000_000         # 4 MB/s: still migrating a guest reboot later
 FAST = 1_250_000_000
 
 
-class Setup:
-    """A source guest holding a verified pattern, and a scratch dir."""
+class Setup(V.Pair):
+    """A source guest holding a verified pattern, and its destinations
+    (vm.Pair: all killed, the scratch dir removed, at the end)."""
 
     def __init__(self, fph_src: bool = True, src_extra: list[str] | None = None):
-        self.dir = tempfile.mkdtemp(prefix="fph-faults-")
-        self.vms: list[V.VM] = []
-        self.src = self.vm("src", fph=fph_src, extra=src_extra)
-        self.guest = self.src.connect_guest(wait_ready=True)
-        self.guest.check("fph-workload fill 96")
-        self.guest.check("fph-workload dirty 400")
-
-    def vm(self, name: str, fph: bool = True, incoming: str | None = None,
-           extra: list[str] | None = None):
-        m = V.VM(QEMU, IMAGE, self.dir, name, fph=fph, incoming=incoming,
-                 extra=extra)
-        self.vms.append(m)
-        return m
-
-    def destination(self, name: str, fph: bool = True,
-                    caps: tuple[str, ...] = (),
-                    extra: list[str] | None = None) -> tuple[V.VM, str]:
-        """A destination listening; @caps (and the return path) are set
-        before it listens, as some (postcopy-preempt) must be."""
-        dst = self.vm(name, fph=fph, incoming="defer", extra=extra)
-        uri = f"unix:{os.path.join(self.dir, name + '.mig')}"
-        if caps:
-            dst.cmd("migrate-set-capabilities", capabilities=[
-                {"capability": c, "state": True}
-                for c in ("return-path", *caps)])
-        dst.cmd("migrate-incoming", uri=uri)
-        return dst, uri
+        super().__init__(QEMU, IMAGE, "fph-faults-")
+        try:
+            self.src = self.vm("src", fph=fph_src, extra=src_extra)
+            self.guest = self.src.connect_guest(wait_ready=True)
+            self.guest.check("fph-workload fill 96")
+            self.guest.check("fph-workload dirty 400")
+        except BaseException:
+            self.close()
+            raise
 
     def start_slow(self, name: str, bandwidth: int = 0,
                    caps: tuple[str, ...] = ()) -> V.VM:
@@ -73,11 +54,6 @@ class Setup:
         """Let the running migration finish at full speed."""
         self.src.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
         return V.wait_migration(self.src, 300)
-
-    def close(self):
-        for m in self.vms:
-            m.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # What the socket shutdown of migrate_cancel makes a blocked send report.

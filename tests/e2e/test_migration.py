@@ -11,10 +11,7 @@ usage: test_migration.py QEMU IMAGE_DIR [--smp N] [TEST...]
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 import time
 
 import runner
@@ -130,11 +127,8 @@ def test_object_add_at_runtime() -> None:
     """Management enables fph right before the migration: object-add on
     the running guest hot-plugs the device, the guest's driver binds, and
     the destination gets the same object on the command line."""
-    workdir = tempfile.mkdtemp(prefix="fph-object-add-")
-    src = dst = None
-    try:
-        src = V.VM(QEMU, IMAGE, workdir, "src", fph=False, extra=ROOT_PORT,
-                   smp=SMP)
+    with V.Pair(QEMU, IMAGE, "fph-object-add-", smp=SMP) as pair:
+        src = pair.vm("src", fph=False, extra=ROOT_PORT)
         guest = src.connect_guest(wait_ready=True)
         guest.check("fph-workload fill 128", timeout=300)
         guest.check("fph-workload dirty 600", timeout=300)
@@ -147,12 +141,10 @@ def test_object_add_at_runtime() -> None:
             time.sleep(0.2)
         print(f"  object-add: device at {bus} {addr}, driver bound after "
               f"{time.monotonic() - t0:.1f} s")
-        dst = V.VM(QEMU, IMAGE, workdir, "dst", fph=False, incoming="defer",
-                   extra=ROOT_PORT + ["-object", f"free-page-hint,id=fph0,"
-                                      f"bus={bus},addr={addr}"], smp=SMP)
-        sock = os.path.join(workdir, "migration.sock")
-        dst.cmd("migrate-incoming", uri=f"unix:{sock}")
-        info = V.migrate(src, dst, f"unix:{sock}", S.DEFAULT_BANDWIDTH)
+        dst, uri = pair.destination(
+            "dst", fph=False, extra=ROOT_PORT + ["-object", f"free-page-hint,id=fph0,"
+                                                 f"bus={bus},addr={addr}"])
+        info = V.migrate(src, dst, uri, S.DEFAULT_BANDWIDTH)
         st = src.stats()
         sent = info["ram"]["transferred"]
         print(f"  transferred {S.mib(sent)}, skipped "
@@ -170,11 +162,6 @@ def test_object_add_at_runtime() -> None:
                             match={"data": {"device": "fph0-dev"}})
         assert ev, "the guest did not eject fph0-dev within 60 s"
         print("  object-del on the destination: fph0-dev ejected")
-    finally:
-        for m in (src, dst):
-            if m:
-                m.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 TESTS = [test_freed_dirty, test_fragmented, test_churn_verify,

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 
 import fph_names as N
 import guestctl
@@ -40,20 +38,22 @@ MEMINFO = "grep -E '^(MemFree|Buffers|Dirty):' /proc/meminfo"
 RECLAIM = ",reclaim=1G,reclaim-timeout=20000"
 
 
-class Rig:
-    """A workdir with the shared disk; VMs with the object's options
-    @opts, the same on every side."""
+class Rig(V.Pair):
+    """The shared disk in the pair's workdir (vm.Pair); VMs with the
+    object's options @opts, the same on every side."""
 
     def __init__(self, opts: str = ""):
-        self.opts = opts
-        self.dir = tempfile.mkdtemp(prefix="fph-reclaim-")
+        super().__init__(QEMU, IMAGE, "fph-reclaim-", mem=MEM, fph_opts=opts)
         self.disk = os.path.join(self.dir, "disk.raw")
-        with open("/dev/urandom", "rb") as r, open(self.disk, "wb") as w:
-            chunk = r.read(16 << 20)
-            for _ in range(DISK_MIB // 16):
-                w.write(chunk)
-        self.vms: list[V.VM] = []
         self.swap: str | None = None
+        try:
+            with open("/dev/urandom", "rb") as r, open(self.disk, "wb") as w:
+                chunk = r.read(16 << 20)
+                for _ in range(DISK_MIB // 16):
+                    w.write(chunk)
+        except BaseException:
+            self.close()
+            raise
 
     def add_swap_disk(self) -> None:
         """A second disk (/dev/vdb) for swap, on every VM booted after."""
@@ -61,32 +61,23 @@ class Rig:
         with open(self.swap, "wb") as f:
             f.truncate(64 << 20)
 
-    def boot(self, name: str, incoming: bool = False,
-             append: str | None = None) -> V.VM:
+    def drives(self) -> list[str]:
         extra = ["-drive", f"if=none,id=d0,file={self.disk},format=raw,cache=none",
                  "-device", "virtio-blk-pci,drive=d0"]
         if self.swap:
             extra += ["-drive", f"if=none,id=d1,file={self.swap},format=raw,cache=none",
                       "-device", "virtio-blk-pci,drive=d1"]
-        vm = V.VM(QEMU, IMAGE, self.dir, name, mem=MEM, fph_opts=self.opts,
-                  incoming="defer" if incoming else None, extra=extra,
-                  append=append)
-        self.vms.append(vm)
-        return vm
+        return extra
+
+    def boot(self, name: str, append: str | None = None) -> V.VM:
+        return self.vm(name, extra=self.drives(), append=append)
 
     def migrate(self, src: V.VM, name: str) -> tuple[V.VM, dict]:
-        dst = self.boot(name, incoming=True)
-        uri = f"unix:{self.dir}/{name}.sock"
-        dst.cmd("migrate-incoming", uri=uri)
+        dst, uri = self.destination(name, extra=self.drives())
         info = V.migrate(src, dst, uri, S.DEFAULT_BANDWIDTH)
         info["fph"] = src.stats()
         src.kill()
         return dst, info
-
-    def close(self) -> None:
-        for vm in self.vms:
-            vm.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def meminfo_kib(g: guestctl.Guest) -> dict[str, int]:

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 try:
@@ -180,6 +182,59 @@ class VM(QEMUMachine):
             self.guest.close()
             self.guest = None
         super().kill()
+
+
+class Pair:
+    """A source and its destinations: the QEMU processes of one or more
+    migrations in a work directory of their own (mkdtemp(@prefix), in
+    @parent), every one killed when the with-block ends and the directory
+    removed (with @keep, kept and said so through @log).  @vm_args: VM's
+    keyword arguments for every VM started here (mem, smp, extra, ...);
+    vm() and destination() may override them.  The one way the tests and
+    the scripts (scenario.run, postcopy.run) start a migration's VMs."""
+
+    def __init__(self, qemu: str, image_dir: str, prefix: str,
+                 keep: bool = False, log=print, parent: str | None = None,
+                 **vm_args):
+        self.qemu, self.image_dir = qemu, image_dir
+        self.vm_args = vm_args
+        self.keep, self.log = keep, log
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        self.vms: list[VM] = []
+
+    def __enter__(self) -> Pair:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def vm(self, name: str, **vm_args) -> VM:
+        """VM @name, launched (with the pair's VM arguments and @vm_args)."""
+        m = VM(self.qemu, self.image_dir, self.dir, name,
+               **{**self.vm_args, **vm_args})
+        self.vms.append(m)
+        return m
+
+    def destination(self, name: str, caps: tuple[str, ...] = (),
+                    **vm_args) -> tuple[VM, str]:
+        """VM @name listening for a migration (-incoming defer, then
+        migrate-incoming on a UNIX socket in the directory); returns it
+        and the URI to migrate to.  @caps (and the return path) are set
+        before it listens, as some (postcopy-preempt) must be."""
+        dst = self.vm(name, incoming="defer", **vm_args)
+        uri = f"unix:{os.path.join(self.dir, name + '.sock')}"
+        if caps:
+            set_capabilities(dst, caps)
+        dst.cmd("migrate-incoming", uri=uri)
+        return dst, uri
+
+    def close(self) -> None:
+        for m in self.vms:
+            m.kill()
+        if self.keep:
+            self.log(f"kept {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def set_capabilities(vm: VM, caps: tuple[str, ...],
