@@ -39,6 +39,7 @@ import plot  # noqa: E402
 import report  # noqa: E402
 import results as M  # noqa: E402
 from results import Key, Results  # noqa: E402
+from targets import BANDWIDTH_10G  # noqa: E402
 
 USAGE = """\
   --qemu PATH            emulator (build/fph-qemu)
@@ -136,14 +137,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if o.smoke:
         o.matrix = "smoke"
     if o.matrix == "smoke":
-        o.mems, o.bws, o.n_reps = [1024], [1250000000], 1
+        o.mems, o.bws, o.n_reps = [1024], [BANDWIDTH_10G], 1
         o.scen, o.cont = ["freed-dirty"], ["default", "fph"]
         o.smoke = True
     elif o.matrix == "full":
-        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048, 4096], [1250000000, 125000000], \
+        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048, 4096], [BANDWIDTH_10G, 125000000], \
             3, [], []
     elif o.matrix == "reduced":
-        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [1250000000], 3, [], []
+        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [BANDWIDTH_10G], 3, [], []
     else:
         raise Usage(f"unknown matrix {o.matrix}")
     if o.guest == "debian13":
@@ -152,7 +153,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "has its own matrix (2 GiB, 10 Gbit/s, 1 rep; --mem, --bandwidth, "
                         "--reps override it)")
         o.matrix = "debian13"
-        o.mems, o.bws, o.n_reps = [2048], [1250000000], 1
+        o.mems, o.bws, o.n_reps = [2048], [BANDWIDTH_10G], 1
     if not o.smoke and (o.mem + o.bandwidth + o.reps + o.scenarios + o.contenders):
         o.matrix += " + overrides"
     try:

@@ -7,7 +7,7 @@
 #                                        qom-free-page-hint.so (+ per-type links)
 # PREFIX/bin/fph-selftest                tools/selftest/fph-selftest.py, with
 # PREFIX/share/fph/selftest/python/      its Python: QEMU's python/qemu and
-#                                        tests/e2e's scenario, vm, guestctl
+#                                        tests/e2e's scenario, targets, vm, guestctl
 # PREFIX/share/fph/selftest/guest/       its guest: BUILDDIR/guest (make
 #                                        image; debian/rules builds it), if
 #                                        there (FPH_INSTALL_GUEST=1: required)
@@ -40,7 +40,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 share=$prefix/share/fph/selftest
 install -d "$share/python"
 install -m 755 "$root/tools/selftest/fph-selftest.py" "$prefix/bin/fph-selftest"
-install -m 644 "$root"/tests/e2e/{scenario,vm,guestctl}.py "$share/python/"
+install -m 644 "$root"/tests/e2e/{scenario,targets,vm,guestctl}.py "$share/python/"
 (cd "$QEMU_SRC/python" && find qemu -name '*.py' -o -name py.typed) |
     while read -r f; do install -D -m 644 "$QEMU_SRC/python/$f" "$share/python/$f"; done
 if [ -f "$build/guest/initramfs" ]; then

@@ -9,10 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 import guestctl
+import targets as T
 import vm as V
-
-# 10 Gbit/s: time reflects bytes, and TCG's send rate stays the limit.
-DEFAULT_BANDWIDTH = 1_250_000_000
 
 
 @dataclasses.dataclass
@@ -47,7 +45,7 @@ class Result:
 def run(qemu: str, image_dir: str, scenario: str, fph: bool,
         prepare: list[str], during: list[str] | None = None,
         after: list[str] | None = None, mem_mib: int = 1024,
-        bandwidth: int = DEFAULT_BANDWIDTH, keep: bool = False,
+        bandwidth: int = T.BANDWIDTH_10G, keep: bool = False,
         extra: list[str] | None = None, log=print, smp: int = 1,
         accel: str = "tcg", on_arrival=None) -> Result:
     """Boot, run @prepare in the guest, start @during, migrate, run @after

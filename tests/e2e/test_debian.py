@@ -30,6 +30,7 @@ import guestctl
 import pgbench
 import runner
 import scenario as S
+import targets as T
 import vm as V
 
 QEMU = IMAGE = ""
@@ -192,7 +193,7 @@ def test_reclaim_unsynced_file() -> None:
         assert dirty >= (UNSYNCED_MIB // 2) << 10, f"only {dirty} KiB dirty"
 
         dst, uri = p.destination("dst", disk=overlay)
-        info = V.migrate(src, dst, uri, 10 * GBIT)
+        info = V.migrate(src, dst, uri, T.BANDWIDTH_10G)
         st = src.stats()
         src.kill()
         r = st["reclaim"]

@@ -17,12 +17,13 @@ import fph_names as N
 import guestctl
 import postcopy
 import runner
+import targets as T
 import vm as V
 
 QEMU = IMAGE = ""
 SLOW = 100_000_000        # 100 MB/s: a 1 GiB migration lasts seconds
 CRAWL = 4_000_000         # 4 MB/s: still migrating a guest reboot later
-FAST = 1_250_000_000
+FAST = T.BANDWIDTH_10G
 
 
 class Setup(V.Pair):

@@ -22,7 +22,7 @@ import sys
 import fph_names as N
 import guestctl
 import runner
-import scenario as S
+import targets as T
 import vm as V
 
 QEMU = IMAGE = ""
@@ -74,7 +74,7 @@ class Rig(V.Pair):
 
     def migrate(self, src: V.VM, name: str) -> tuple[V.VM, dict]:
         dst, uri = self.destination(name, extra=self.drives())
-        info = V.migrate(src, dst, uri, S.DEFAULT_BANDWIDTH)
+        info = V.migrate(src, dst, uri, T.BANDWIDTH_10G)
         info["fph"] = src.stats()
         src.kill()
         return dst, info

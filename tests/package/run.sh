@@ -162,7 +162,7 @@ echo "ok 2 DKMS built virtio_fph for $kver (/$ko), modalias resolves, files only
 echo "# fph-qemu: $(in_chroot /opt/fph/bin/qemu-system-x86_64 --version | head -1)"
 t=$r/root/fph-test
 mkdir -p "$t/e2e" "$t/guest"
-cp "$root"/tests/e2e/{scenario,vm,guestctl}.py "$here/migrate.py" \
+cp "$root"/tests/e2e/{scenario,targets,vm,guestctl}.py "$here/migrate.py" \
     "$root/tests/install/emulator_check.py" "$t/e2e/"
 cp -a "$QEMU_SRC/python" "$t/python"
 if ! KROOT=$kroot KVER=$kver FPH_GUEST_KO=$r/$ko FPH_MODPROBE=1 \
