@@ -23,9 +23,8 @@ def main() -> int:
     ap.add_argument("image")
     ap.add_argument("--hops", type=int, default=20)
     args = ap.parse_args()
-    F.QEMU, F.IMAGE = args.qemu, args.image
 
-    s = F.Setup()
+    s = F.Setup(args.qemu, args.image)
     passed = failed = 0
     skipped_total = 0
     t0 = time.monotonic()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A distribution guest: Debian 13 (trixie) with systemd, 2 GiB, 2 vCPUs,
 under TCG, its root on a virtio-blk qcow2 overlay that a migration's source
@@ -12,7 +11,8 @@ helper drops clean page cache before the bulk round and a file written
 without fsync arrives and reaches the disk.  The comparison with default QEMU
 and the other contenders is the bench's (bench/fph-bench.py --guest debian13).
 
-usage: test_debian.py QEMU IMAGE_DIR [TEST...]
+usage: python3 -m pytest -v -s tests/e2e/test_debian.py --qemu QEMU
+       --image IMAGE_DIR [-k NAME]   (tests/e2e/conftest.py)
 
 IMAGE_DIR: the OUTDIR of scripts/build-debian-image.sh (`make image-debian`
 makes build/debian13); without its image.json every test is skipped.
@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
+
+import pytest
 
 import fph_names as N
 import guestctl
 import pgbench
-import runner
 import scenario as S
 import targets as T
 import vm as V
 
-QEMU = IMAGE = ""
 GBIT = 125_000_000          # 1 Gbit/s, in bytes per second
 MEM_MIB = 2048
 MEM = f"{MEM_MIB}M"
@@ -44,10 +43,19 @@ FPH_ALIAS = "virtio:d0000003Fv00001AF4"
 STRESS_MIB = 512
 
 
-def pair(prefix: str, fph_opts: str = "") -> V.Pair:
+@pytest.fixture(scope="module")
+def debian(image: str) -> str:
+    """--image, the Debian image's directory; without its image.json
+    every test is skipped."""
+    if not V.DiskImage.present(image):
+        pytest.skip(f"no Debian image in {image} (make image-debian)")
+    return image
+
+
+def pair(qemu: str, image: str, prefix: str, fph_opts: str = "") -> V.Pair:
     """The source and destination of a migration of the image, each
     MEM, SMP vCPUs, with fph (and @fph_opts)."""
-    return V.Pair(QEMU, IMAGE, prefix, mem=MEM, smp=SMP, fph=True,
+    return V.Pair(qemu, image, prefix, mem=MEM, smp=SMP, fph=True,
                   fph_opts=fph_opts)
 
 
@@ -95,11 +103,11 @@ def check_driver(g: guestctl.Guest, kver: str) -> str:
     return f"{dev} ({alias}) -> {path}; {dkms}"
 
 
-def test_pgbench_migration() -> None:
+def test_pgbench_migration(qemu: str, debian: str) -> None:
     """postgresql running pgbench and stress-ng --verify migrate with fph at
     1 Gbit/s on a shared qcow2; TPC-B invariants hold on the destination."""
-    with pair("fph-debian-") as p:
-        img = V.DiskImage(IMAGE)
+    with pair(qemu, debian, "fph-debian-") as p:
+        img = V.DiskImage(debian)
         overlay = img.overlay(os.path.join(p.dir, "disk.qcow2"))
         src = p.vm("src", disk=overlay)
         g = src.connect_guest(wait_ready=True)
@@ -166,12 +174,12 @@ COLD_MIB, UNSYNCED_MIB = 512, 64
 RECLAIM = ",reclaim=1G,reclaim-timeout=30000"
 
 
-def test_reclaim_unsynced_file() -> None:
+def test_reclaim_unsynced_file(qemu: str, debian: str) -> None:
     """reclaim=1G: the helper (udev rule, fph-reclaim@.service) drops the
     clean page cache of a 512 MiB file, which is then not sent; a file
     written without fsync arrives intact and reaches the disk."""
-    with pair("fph-debian-reclaim-", fph_opts=RECLAIM) as p:
-        img = V.DiskImage(IMAGE)
+    with pair(qemu, debian, "fph-debian-reclaim-", fph_opts=RECLAIM) as p:
+        img = V.DiskImage(debian)
         overlay = img.overlay(os.path.join(p.dir, "disk.qcow2"))
         src = p.vm("src", disk=overlay)
         g = src.connect_guest(wait_ready=True)
@@ -221,19 +229,3 @@ def test_reclaim_unsynced_file() -> None:
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT).stdout.strip()
         assert "No errors were found" in check, check
-
-
-TESTS = [test_pgbench_migration, test_reclaim_unsynced_file]
-
-
-def main() -> int:
-    global QEMU, IMAGE
-    QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    if not V.DiskImage.present(IMAGE):
-        print(f"1..0 # SKIP no Debian image in {IMAGE} (make image-debian)")
-        return 0
-    return runner.run_tests("distro", TESTS, sys.argv[3:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

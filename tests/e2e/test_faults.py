@@ -1,26 +1,23 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """End-to-end faults during migration, real guest under TCG: nothing lost,
 nothing leaked, QEMU still responsive.
 
-usage: test_faults.py QEMU IMAGE_DIR [TEST...]
+usage: python3 -m pytest -v -s tests/e2e/test_faults.py --qemu QEMU
+       --image IMAGE_DIR [-k NAME]   (tests/e2e/conftest.py)
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 import fph_names as N
 import guestctl
 import postcopy
-import runner
 import targets as T
 import vm as V
 
-QEMU = IMAGE = ""
 SLOW = 100_000_000        # 100 MB/s: a 1 GiB migration lasts seconds
 CRAWL = 4_000_000         # 4 MB/s: still migrating a guest reboot later
 FAST = T.BANDWIDTH_10G
@@ -30,8 +27,9 @@ class Setup(V.Pair):
     """A source guest holding a verified pattern, and its destinations
     (vm.Pair: all killed, the scratch dir removed, at the end)."""
 
-    def __init__(self, fph_src: bool = True, src_extra: list[str] | None = None):
-        super().__init__(QEMU, IMAGE, "fph-faults-")
+    def __init__(self, qemu: str, image: str, fph_src: bool = True,
+                 src_extra: list[str] | None = None):
+        super().__init__(qemu, image, "fph-faults-")
         try:
             self.src = self.vm("src", fph=fph_src, extra=src_extra)
             self.guest = self.src.connect_guest(wait_ready=True)
@@ -131,10 +129,9 @@ def verify(guest: guestctl.Guest) -> str:
     return out.strip()
 
 
-def test_cancel_then_migrate() -> None:
+def test_cancel_then_migrate(qemu: str, image: str) -> None:
     """migrate_cancel while hints flow, then migrate again: data intact."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         # Slow enough that the hints cannot finish it before the cancel.
         s.start_slow("dst1", CRAWL)
         how = cancel(s.src)
@@ -147,8 +144,6 @@ def test_cancel_then_migrate() -> None:
         print(f"  second migration: {info['ram']['transferred'] >> 20} MiB")
         assert_idle(s.src)
         print("  destination: " + verify(dst2.connect_guest(False)))
-    finally:
-        s.close()
 
 
 # The guest's hung-task watchdog at its shortest useful setting: a task in
@@ -159,13 +154,12 @@ HUNG_TASK_SECS = 2
 ANSWER_WAIT_SECS = 5
 
 
-def test_stalled_destination() -> None:
+def test_stalled_destination(qemu: str, image: str) -> None:
     """Destination stopped with a hint in flight: the guest's worker waits
     without tripping the hung-task watchdog and gives up after its bound;
     device reset, stop, cont and cancel stay responsive; a second
     migration is intact."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         s.guest.check("echo %d > /proc/sys/kernel/hung_task_timeout_secs"
                       % HUNG_TASK_SECS)
         dst, uri = s.destination("stalled")
@@ -196,8 +190,6 @@ def test_stalled_destination() -> None:
         print(f"  second migration: {info['ram']['transferred'] >> 20} MiB, "
               f"{s.src.stats()['pages-skipped']} pages skipped in all")
         print("  destination: " + verify(dst2.connect_guest(False)))
-    finally:
-        s.close()
 
 
 # The device behind a PCIe root port, where q35 can hot-unplug it (ACPI
@@ -211,12 +203,11 @@ EJECT = ("slot=$(grep -l '^0000:01:00$' /sys/bus/pci/slots/*/address) && "
          "test -n \"$slot\" && echo 0 > \"${slot%/address}/power\"")
 
 
-def test_eject_while_stalled() -> None:
+def test_eject_while_stalled(qemu: str, image: str) -> None:
     """The guest ejects the device while a hint waits behind a stalled
     destination: the unplug completes at once and QMP stays responsive;
     the guest migrates on without the device, data intact."""
-    s = Setup(fph_src=False, src_extra=EJECTABLE)
-    try:
+    with Setup(qemu, image, fph_src=False, src_extra=EJECTABLE) as s:
         dst, uri = s.destination("stalled", fph=False, extra=ROOT_PORT)
         st = stall(s, dst, uri)
         # What patch 10 (ram_filter_cancel) is for: the eject finds a request in the hand-off.
@@ -237,14 +228,11 @@ def test_eject_while_stalled() -> None:
         print(f"  migration without the device: "
               f"{info['ram']['transferred'] >> 20} MiB")
         print("  destination: " + verify(dst2.connect_guest(False)))
-    finally:
-        s.close()
 
 
-def test_destination_without_object() -> None:
+def test_destination_without_object(qemu: str, image: str) -> None:
     """Destination lacks -object free-page-hint: clear error, source fine."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         dst, uri = s.destination("plain", fph=False)
         try:
             V.migrate(s.src, dst, uri, FAST, timeout=60)
@@ -260,14 +248,11 @@ def test_destination_without_object() -> None:
         assert s.src.cmd("query-status")["status"] == "running"
         assert_idle(s.src)
         print("  source: " + verify(s.guest))
-    finally:
-        s.close()
 
 
-def test_ping_pong() -> None:
+def test_ping_pong(qemu: str, image: str) -> None:
     """A -> B -> A' with fph both ways: pattern intact at every stop."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         here, guest = s.src, s.guest
         for hop in ("B", "A2"):
             there, uri = s.destination(hop)
@@ -280,14 +265,11 @@ def test_ping_pong() -> None:
                   f"skipped {st['pages-skipped']} pages; " + verify(guest))
             guest.check("fph-workload dirty 200")
             here = there
-    finally:
-        s.close()
 
 
-def test_driver_reload() -> None:
+def test_driver_reload(qemu: str, image: str) -> None:
     """Guest driver unloaded and reloaded while the migration hints."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         dst = s.start_slow("dst")
         s.guest.check("rmmod virtio_fph && insmod /lib/modules/fph/"
                       "virtio_fph.ko && fph-workload dirty 100", timeout=120)
@@ -300,15 +282,12 @@ def test_driver_reload() -> None:
         # The reloaded driver is bound and answers on the destination too.
         print("  " + guest.check("cat /sys/kernel/debug/virtio_fph/"
                                  "disabled_reason").strip().splitlines()[-1])
-    finally:
-        s.close()
 
 
-def test_guest_reboot() -> None:
+def test_guest_reboot(qemu: str, image: str) -> None:
     """Guest reboots while the migration hints: device reset mid-request,
     driver probes again, migration completes with the new data intact."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         # Slow enough that the reboot and the new fill happen on the source.
         dst = s.start_slow("dst", CRAWL)
         s.guest.send_line("reboot -f")
@@ -319,15 +298,12 @@ def test_guest_reboot() -> None:
         print(f"  completed after reboot; {st['requests']} requests, "
               f"{st['pages-skipped']} pages skipped")
         print("  destination: " + verify(dst.connect_guest(False)))
-    finally:
-        s.close()
 
 
-def test_postcopy_after_hinting() -> None:
+def test_postcopy_after_hinting(qemu: str, image: str) -> None:
     """Switch to postcopy after hints were applied: no epoch opens in
     postcopy, and the destination has every page the guest uses."""
-    s = Setup()
-    try:
+    with Setup(qemu, image) as s:
         dst = s.start_slow("dst", CRAWL, caps=("postcopy-ram",))
         V.wait_for(lambda: s.src.stats()["pages-skipped"] > 0, 60, "skips")
         s.src.cmd("migrate-set-parameters", **{"max-bandwidth": FAST})
@@ -337,11 +313,9 @@ def test_postcopy_after_hinting() -> None:
         print(f"  postcopy completed; {st['pages-skipped']} pages skipped "
               f"before the switch, {st['epochs-seen']} epochs")
         print("  destination: " + verify(dst.connect_guest(False)))
-    finally:
-        s.close()
 
 
-def test_postcopy_free_first() -> None:
+def test_postcopy_free_first(qemu: str, image: str) -> None:
     """Postcopy while the guest reuses memory it had freed (issue #34's
     shape, tests/e2e/postcopy.py): the pages fph skipped reach the
     destination as zero pages right after the switch, so the guest's
@@ -350,7 +324,7 @@ def test_postcopy_free_first() -> None:
     QEMU's and its post-switch workload done at least 3x sooner; guest data
     intact on the destination.  Postcopy finishes at full speed once the
     workload is done (its duration is make bench-postcopy's)."""
-    runs = {c.name: postcopy.run(QEMU, IMAGE, c, finish_bw=FAST)
+    runs = {c.name: postcopy.run(qemu, image, c, finish_bw=FAST)
             for c in postcopy.CONTENDERS}
     for r in runs.values():
         print("  " + postcopy.describe(r))
@@ -363,20 +337,3 @@ def test_postcopy_free_first() -> None:
               f"{base['after_s'] / r['after_s']:.1f}x sooner (limit 3)")
         assert r["blocked_ms"] <= 0.3 * base["blocked_ms"], (r, base)
         assert 3 * r["after_s"] <= base["after_s"], (r, base)
-
-
-TESTS = [test_cancel_then_migrate, test_stalled_destination,
-         test_eject_while_stalled,
-         test_destination_without_object,
-         test_ping_pong, test_driver_reload, test_guest_reboot,
-         test_postcopy_after_hinting, test_postcopy_free_first]
-
-
-def main() -> int:
-    global QEMU, IMAGE
-    QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    return runner.run_tests("faults", TESTS, sys.argv[3:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,26 +1,21 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """End-to-end: a real Linux guest (TCG, 1 GiB) migrates between two QEMU
 processes on this machine, with and without fph, and its memory is
 verified on the destination.
 
-usage: test_migration.py QEMU IMAGE_DIR [--smp N] [TEST...]
+usage: python3 -m pytest -v -s tests/e2e/test_migration.py --qemu QEMU
+       --image IMAGE_DIR [--smp N] [-k NAME]   (tests/e2e/conftest.py)
 
 --smp N: every guest (source and destination) gets N vCPUs (default 1).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 
-import runner
 import scenario as S
 import targets as T
 import vm as V
-
-QEMU = IMAGE = ""
-SMP = 1
 
 
 def report(base: S.Result | None, fph: S.Result) -> None:
@@ -50,11 +45,11 @@ def check_stats_consistent(base: S.Result, fph: S.Result) -> None:
           f"{S.mib(fph.bytes_skipped)}")
 
 
-def test_freed_dirty() -> None:
+def test_freed_dirty(qemu: str, image: str, smp: int) -> None:
     """700 MiB written then freed: fph sends little more than what is used."""
     prep = ["fph-workload dirty 700"]
-    base = S.run(QEMU, IMAGE, "freed-dirty", False, prep, smp=SMP)
-    fph = S.run(QEMU, IMAGE, "freed-dirty", True, prep, smp=SMP)
+    base = S.run(qemu, image, "freed-dirty", False, prep, smp=smp)
+    fph = S.run(qemu, image, "freed-dirty", True, prep, smp=smp)
     report(base, fph)
     # Memory the guest reports used, plus what the kernel reserved for
     # itself (MemTotal < RAM): see docs/design.rst, "Limits".
@@ -64,24 +59,24 @@ def test_freed_dirty() -> None:
     check_stats_consistent(base, fph)
 
 
-def test_fragmented() -> None:
+def test_fragmented(qemu: str, image: str, smp: int) -> None:
     """600 MiB written, every other page freed: 4 KiB granularity pays."""
     prep = ["fph-workload fragment 600"]
-    base = S.run(QEMU, IMAGE, "fragmented", False, prep, smp=SMP)
-    fph = S.run(QEMU, IMAGE, "fragmented", True, prep, smp=SMP)
+    base = S.run(qemu, image, "fragmented", False, prep, smp=smp)
+    fph = S.run(qemu, image, "fragmented", True, prep, smp=smp)
     report(base, fph)
     assert fph.transferred < 0.70 * base.transferred, "not < 70% of default"
     assert fph.fph_stats["pages-skipped"] > 0
 
 
-def test_churn_verify() -> None:
+def test_churn_verify(qemu: str, image: str, smp: int) -> None:
     """Pattern kept resident while churn allocates/frees during migration:
     every page intact on the destination."""
-    fph = S.run(QEMU, IMAGE, "churn", True,
+    fph = S.run(qemu, image, "churn", True,
                 prepare=["fph-workload fill 128", "fph-workload dirty 300"],
                 during=["fph-workload churn 96", "sleep 3"],
                 after=["sleep 2", "fph-workload verify",
-                       "fph-workload churn-status"], smp=SMP)
+                       "fph-workload churn-status"], smp=smp)
     report(None, fph)
     print("  verify: " + " | ".join(fph.verify.splitlines()))
     assert "FAIL" not in fph.verify, fph.verify
@@ -98,13 +93,13 @@ NUMA_UNEVEN = ["-object", "memory-backend-ram,id=m0,size=384M",
                "-numa", "node,memdev=m0", "-numa", "node,memdev=m1"]
 
 
-def test_numa_verify() -> None:
+def test_numa_verify(qemu: str, image: str, smp: int) -> None:
     """Two uneven NUMA nodes: memory freed on both is skipped (the guest
     fills node 0 first, then node 1), every page intact on arrival."""
     prep = ["fph-workload fill 128", "fph-workload dirty 700"]
-    base = S.run(QEMU, IMAGE, "numa", False, prep, extra=NUMA_UNEVEN, smp=SMP)
-    fph = S.run(QEMU, IMAGE, "numa", True, prep,
-                after=["fph-workload verify"], extra=NUMA_UNEVEN, smp=SMP)
+    base = S.run(qemu, image, "numa", False, prep, extra=NUMA_UNEVEN, smp=smp)
+    fph = S.run(qemu, image, "numa", True, prep,
+                after=["fph-workload verify"], extra=NUMA_UNEVEN, smp=smp)
     report(base, fph)
     st = fph.fph_stats
     print(f"  layout:  ram {S.mib(st['ram-bytes'])}, hintable "
@@ -126,11 +121,11 @@ def test_numa_verify() -> None:
 ROOT_PORT = ["-device", "pcie-root-port,id=rp-spare,bus=pcie.0,chassis=9"]
 
 
-def test_object_add_at_runtime() -> None:
+def test_object_add_at_runtime(qemu: str, image: str, smp: int) -> None:
     """Management enables fph right before the migration: object-add on
     the running guest hot-plugs the device, the guest's driver binds, and
     the destination gets the same object on the command line."""
-    with V.Pair(QEMU, IMAGE, "fph-object-add-", smp=SMP) as pair:
+    with V.Pair(qemu, image, "fph-object-add-", smp=smp) as pair:
         src = pair.vm("src", fph=False, extra=ROOT_PORT)
         guest = src.connect_guest(wait_ready=True)
         guest.check("fph-workload fill 128", timeout=300)
@@ -165,21 +160,3 @@ def test_object_add_at_runtime() -> None:
                             match={"data": {"device": "fph0-dev"}})
         assert ev, "the guest did not eject fph0-dev within 60 s"
         print("  object-del on the destination: fph0-dev ejected")
-
-
-TESTS = [test_freed_dirty, test_fragmented, test_churn_verify,
-         test_numa_verify, test_object_add_at_runtime]
-
-
-def main() -> int:
-    global QEMU, IMAGE, SMP
-    QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    wanted = sys.argv[3:]
-    if wanted[:1] == ["--smp"] and len(wanted) > 1:
-        SMP = int(wanted[1])
-        wanted = wanted[2:]
-    return runner.run_tests("e2e", TESTS, wanted)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Page-cache reclaim at the start of a migration (reclaim=SIZE on the
 free-page-hint object), on the busybox guest and whatever kernel its image
@@ -10,22 +9,20 @@ device while a holder keeps it open (the kernel drops a block device's
 cache at its last close).  The guest's reclaim helper is
 guest/reclaim/fph-reclaim, run by busybox uevent as the udev rule runs it.
 
-usage: test_reclaim.py QEMU IMAGE_DIR [TEST...]
+usage: python3 -m pytest -v -s tests/e2e/test_reclaim.py --qemu QEMU
+       --image IMAGE_DIR [-k NAME]   (tests/e2e/conftest.py)
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 
 import fph_names as N
 import guestctl
-import runner
 import targets as T
 import vm as V
 
-QEMU = IMAGE = ""
 MEM = "1G"
 DISK_MIB = 512
 # Written, not synced, before the migration: must arrive, and reach the disk.
@@ -42,8 +39,8 @@ class Rig(V.Pair):
     """The shared disk in the pair's workdir (vm.Pair); VMs with the
     object's options @opts, the same on every side."""
 
-    def __init__(self, opts: str = ""):
-        super().__init__(QEMU, IMAGE, "fph-reclaim-", mem=MEM, fph_opts=opts)
+    def __init__(self, qemu: str, image: str, opts: str = ""):
+        super().__init__(qemu, image, "fph-reclaim-", mem=MEM, fph_opts=opts)
         self.disk = os.path.join(self.dir, "disk.raw")
         self.swap: str | None = None
         try:
@@ -99,10 +96,9 @@ def report(what: str, info: dict) -> None:
           f"{r['last-guest-us'] // 1000} ms, waited {r['last-wait-ms']} ms")
 
 
-def test_off_unchanged() -> None:
+def test_off_unchanged(qemu: str, image: str) -> None:
     """Reclaim off: nothing asked, the guest's page cache stays and is sent"""
-    rig = Rig()
-    try:
+    with Rig(qemu, image) as rig:
         src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         g.check(f"{HOLD}; {FILL}", 300)
@@ -115,14 +111,11 @@ def test_off_unchanged() -> None:
         after = meminfo_kib(dst.connect_guest(wait_ready=False))
         assert after["Buffers"] >= before["Buffers"] - (8 << 10), (before, after)
         assert sent_mib(info) >= DISK_MIB - 16, sent_mib(info)
-    finally:
-        rig.close()
 
 
-def test_keeps_dirty_data() -> None:
+def test_keeps_dirty_data(qemu: str, image: str) -> None:
     """Reclaim on: clean cache dropped and not sent, unsynced writes kept"""
-    rig = Rig(RECLAIM)
-    try:
+    with Rig(qemu, image, RECLAIM) as rig:
         src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         # No writeback until the test syncs: the data stays dirty.
@@ -169,14 +162,11 @@ def test_keeps_dirty_data() -> None:
             f.seek(DIRTY_OFF_MIB << 20)
             host = hashlib.md5(f.read(DIRTY_MIB << 20)).hexdigest()
         assert host == md5, "the disk file does not hold the data"
-    finally:
-        rig.close()
 
 
-def test_no_helper() -> None:
+def test_no_helper(qemu: str, image: str) -> None:
     """A guest without the helper answers at once: no wait, a clear outcome"""
-    rig = Rig(RECLAIM)
-    try:
+    with Rig(qemu, image, RECLAIM) as rig:
         # The image's /init reads fph.reclaim=0.
         src = rig.boot("src", append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
         src.connect_guest(wait_ready=True)
@@ -185,16 +175,13 @@ def test_no_helper() -> None:
         r = info["fph"]["reclaim"]
         assert r["last-outcome"] == N.OUTCOME["NO_HELPER"], r
         assert r["last-wait-ms"] < 2000, r
-    finally:
-        rig.close()
 
 
-def test_swap_on() -> None:
+def test_swap_on(qemu: str, image: str) -> None:
     """Swap on: reclaimed on kernels with memory.reclaim swappiness= (6.10+),
     refused before (it could swap processes out)"""
-    rig = Rig(RECLAIM)
-    rig.add_swap_disk()
-    try:
+    with Rig(qemu, image, RECLAIM) as rig:
+        rig.add_swap_disk()
         src = rig.boot("src")
         g = src.connect_guest(wait_ready=True)
         g.check(f"mkswap /dev/vdb >/dev/null && swapon /dev/vdb && {HOLD} && {FILL}", 300)
@@ -209,8 +196,6 @@ def test_swap_on() -> None:
             assert r["last-outcome"] == N.OUTCOME["WOULD_SWAP"] and r["last-bytes"] == 0, r
             buffers = meminfo_kib(dst.connect_guest(wait_ready=False))["Buffers"]
             assert buffers >= (DISK_MIB - 16) << 10, f"reclaimed anyway: {buffers} KiB left"
-    finally:
-        rig.close()
 
 
 # The test's own helper (test_result_mid_pass): hold passes between
@@ -240,13 +225,12 @@ MID_PASS_HELPER = (
 MID_PASS_FRAGMENT_MIB = 128
 
 
-def test_result_mid_pass() -> None:
+def test_result_mid_pass(qemu: str, image: str) -> None:
     """A result posted while a pass runs: reported only after the pass that
     follows it, so the cache the helper dropped is not sent"""
     # One range per request: a pass takes long enough to post into; two
     # such passes before the report.
-    rig = Rig(",reclaim=1G,reclaim-timeout=60000,max-ranges=1")
-    try:
+    with Rig(qemu, image, ",reclaim=1G,reclaim-timeout=60000,max-ranges=1") as rig:
         src = rig.boot("src", append=f"{guestctl.DEFAULT_APPEND} fph.reclaim=0")
         g = src.connect_guest(wait_ready=True)
         g.check(f"{HOLD}; {FILL}", 300)
@@ -269,19 +253,3 @@ def test_result_mid_pass() -> None:
         r = info["fph"]["reclaim"]
         assert r["last-outcome"] == N.OUTCOME["OK"] and r["last-bytes"] >= 400 << 20, r
         assert sent_mib(info) <= DISK_MIB - 200, sent_mib(info)
-    finally:
-        rig.close()
-
-
-TESTS = [test_off_unchanged, test_keeps_dirty_data, test_no_helper, test_swap_on,
-         test_result_mid_pass]
-
-
-def main() -> int:
-    global QEMU, IMAGE
-    QEMU, IMAGE = sys.argv[1], sys.argv[2]
-    return runner.run_tests("reclaim", TESTS, sys.argv[3:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ IMAGE_DIRs are guest images (scripts/build-guest-image.sh, e.g. the
 $FPH_KERNELS_OUT/KVER/guest that tests/kernels/run.sh builds), given in
 pairs: a reference (6.1) and the image to compare with it (6.12).  For
 each vCPU count and run, every image in turn boots with that many vCPUs,
-writes and frees 700 MiB (tests/e2e/test_migration.py freed_dirty) and
+writes and frees 700 MiB (tests/e2e/test_migration.py test_freed_dirty) and
 migrates with fph.  Prints per migration the bytes transferred and the
 driver's debugfs counters as the destination has them, then per vCPU count
 the mean transferred per image and TEST/REF per pair.

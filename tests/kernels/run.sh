@@ -39,14 +39,15 @@
 #   4. boots it: the guest runs KVER and virtio_fph is bound and active
 #      (guest_check.py bound);
 #   5. runs the e2e freed-dirty scenario (tests/e2e/test_migration.py
-#      freed_dirty: default QEMU vs fph, 700 MiB dirtied and freed);
+#      test_freed_dirty: default QEMU vs fph, 700 MiB dirtied and freed);
 #   6. fills 128 MiB with checksummed pages, migrates with fph and verifies
 #      every page on the destination (guest_check.py verify), and reads
 #      the driver's longest pcp->lock hold (debugfs lock_hold_max_ns);
 #   7. page-cache reclaim: the guest's helper drops 448 MiB of clean block
 #      device cache, which is then not sent, and unsynced writes arrive and
 #      reach the disk; with swap on, 6.10+ reclaims (swappiness=0) and 6.1
-#      refuses (tests/e2e/test_reclaim.py keeps_dirty_data swap_on).
+#      refuses (tests/e2e/test_reclaim.py test_keeps_dirty_data,
+#      test_swap_on).
 #
 # Prints "PASS|FAIL KVER: ..." per kernel (a TAP point) and a final
 # "N passed, N failed".  Exit 0 iff all passed.  Logs: $FPH_KERNELS_OUT/KVER/
@@ -133,6 +134,15 @@ printf '# kver\tseries\tflavour\tsuite\tbuild\tversion\tstatus\tdriver\tbound\td
 
 # ---- per kernel ----------------------------------------------------------------
 now() { date +%s; }
+# e2e IMAGE_DIR CASE...: cases of tests/e2e (pytest node ids there:
+# test_migration.py::test_freed_dirty) on the guest IMAGE_DIR; -s: their
+# progress in the step's log.
+e2e() {
+    local image=$1
+    shift
+    /usr/bin/python3 -m pytest -p no:cacheprovider -v -s "${@/#/$root/tests/e2e/}" \
+        --qemu "$qemu" --image "$image"
+}
 warnings='(^|[^a-z])warning:|WARNING:'
 pass=0 fail=0
 for kver in "${kvers[@]}"; do
@@ -224,14 +234,14 @@ for kver in "${kvers[@]}"; do
     [ $status = PASS ] && step bound "$dir/bound.log" \
         "$here/guest_check.py" "$qemu" "$dir/guest" bound "$kver" && bound=yes
     [ $status = PASS ] && step freed_dirty "$dir/freed_dirty.log" \
-        "$root/tests/e2e/test_migration.py" "$qemu" "$dir/guest" freed_dirty
+        e2e "$dir/guest" test_migration.py::test_freed_dirty
     [ $status = PASS ] && step verify "$dir/verify.log" \
         "$here/guest_check.py" "$qemu" "$dir/guest" verify "$kver"
     [ $status = PASS ] && step reclaim "$dir/reclaim.log" \
-        "$root/tests/e2e/test_reclaim.py" "$qemu" "$dir/guest" keeps_dirty_data swap_on
+        e2e "$dir/guest" test_reclaim.py::test_keeps_dirty_data test_reclaim.py::test_swap_on
     line="$status $kver: ${detail[*]/%/,} total $(( $(now) - t0 ))s"
     line=${line//, total/; total}
-    mib() { sed -n "s/^# *$1: *transferred \([0-9.]*\) MiB.*/\1/p" "$dir/freed_dirty.log" 2>/dev/null | tail -1; }
+    mib() { sed -n "s/^ *$1: *transferred \([0-9.]*\) MiB.*/\1/p" "$dir/freed_dirty.log" 2>/dev/null | tail -1; }
     d_mib=$(mib default) f_mib=$(mib fph)
     pages=$(sed -n 's/^PASS verify: verify \([0-9]*\) pages bad=0.*/\1/p' "$dir/verify.log" 2>/dev/null)
     hold=$(sed -n 's/.*lock_hold_max_ns \([0-9]*\).*/\1/p' "$dir/verify.log" 2>/dev/null | tail -1)
