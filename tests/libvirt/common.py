@@ -3,8 +3,9 @@
 test_stacks.py): the work directory with the installed emulator and the
 guest and two hosts (Rig), the test guest's domain (Domain), one `virsh
 migrate` with the source's query-fph-stats polled (Migration), the
-guest's checksummed fill and its checks, and main() (TAP, root, libvirt
-installed, the rig up and always torn down)."""
+guest's checksummed fill and its checks.  conftest.py's fixture
+libvirt_rig puts the rig up for a test file (root, libvirt installed) and
+always tears it down."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 import guestctl  # noqa: E402
 import rig  # noqa: E402
-import runner  # noqa: E402
 
 FILL_MIB = 128
 DIRTY_MIB = 600
@@ -79,7 +79,7 @@ class Rig:
         a, b = self.hosts
         ver = subprocess.run(["libvirtd", "--version"], stdout=subprocess.PIPE,
                              text=True).stdout.split()[-1]
-        print(f"# libvirtd {ver}: {a.name} (host_uuid {a.host_uuid}, "
+        print(f"libvirtd {ver}: {a.name} (host_uuid {a.host_uuid}, "
               f"migration on {a.address}), {b.name} (host_uuid "
               f"{b.host_uuid}, {b.address}); emulator {self.emulator}")
 
@@ -359,32 +359,3 @@ def check_destination(dom: Domain, src: rig.Host,
             "the persistent definition on the destination lost fph"
         st = dst.fph_stats(dom.name)
         assert st["enabled"] and st["device-present"] and st["driver-ok"], st
-
-
-def main(kind: str, tests, prefix: str = "fph-libvirt") -> int:
-    """argv: BUILD IMAGE_DIR [TEST...]; runs @tests as TAP test @kind with
-    the rig in the module global RIG of each test's module."""
-    if os.geteuid() != 0:
-        print("1..0 # SKIP needs root (two libvirtd, mount namespaces)")
-        return 0
-    build, image = os.path.realpath(sys.argv[1]), sys.argv[2]
-    p = subprocess.run([os.path.join(ROOT, "scripts", "apt-install.sh"),
-                        "libvirt-daemon-system", "libvirt-clients"],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    if p.returncode != 0:
-        print(f"Bail out! cannot install libvirt: {p.stdout[-500:]}")
-        return 1
-    # meson's timeout sends SIGTERM: stop the two daemons and their
-    # domains on the way out all the same.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    mod = sys.modules[tests[0].__module__]
-    try:
-        mod.RIG = Rig(build, image, prefix)
-    except Exception as e:  # noqa: BLE001 - one line for TAP
-        print(f"Bail out! the two libvirt hosts did not start: {e}")
-        return 1
-    try:
-        return runner.run_tests(kind, tests, sys.argv[3:])
-    finally:
-        mod.RIG.close()

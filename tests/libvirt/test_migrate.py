@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """`virsh migrate` of a domain with fph between two libvirt hosts on this
 machine (tests/libvirt/rig.py: two libvirtd, each in its own mount
@@ -25,28 +24,35 @@ stops the source once it is done) shows pages skipped, the fill verifies
 on the destination, and the destination's domain is running, persistent,
 and has fph enabled with the guest driver bound.
 
-usage: test_migrate.py BUILD IMAGE_DIR [TEST...]
+usage: python3 -m pytest -v -s tests/libvirt/test_migrate.py --build BUILD
+       --image IMAGE_DIR [-k NAME]   (tests/libvirt/conftest.py)
        (BUILD: a build tree, installed with scripts/install.sh into a
        test-local prefix; IMAGE_DIR: make image's guest)
-TAP; the whole file is skipped ("1..0 # SKIP") when not root.
+Every test is skipped when not root.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+
+import pytest
 
 from common import (DIRTY_MIB, FILL_MIB, Domain, Migration, Rig,  # noqa: F401
-                    check_destination, dirty, guestctl, main, mib, verify)
+                    check_destination, dirty, guestctl, mib, verify)
 
-RIG: Rig | None = None
-RESULTS: dict[bool, dict[str, Migration]] = {}
+RIG_PREFIX = "fph-libvirt-mig"   # the rig's work directory (conftest.py)
 
 
-def run_domain(fph: bool) -> dict[str, Migration]:
+@pytest.fixture(scope="module")
+def results() -> dict[bool, dict[str, Migration]]:
+    """fph -> mode -> its Migration: test_default's for test_fph."""
+    return {}
+
+
+def run_domain(r: Rig, fph: bool) -> dict[str, Migration]:
     """Boot on host A, then precopy A->B, parallel B->A, postcopy A->B."""
-    a, b = RIG.hosts
-    dom = Domain(RIG, f"fph-mig-{'fph' if fph else 'default'}-{os.getpid()}",
+    a, b = r.hosts
+    dom = Domain(r, f"fph-mig-{'fph' if fph else 'default'}-{os.getpid()}",
                  fph)
     done: dict[str, Migration] = {}
     try:
@@ -87,19 +93,19 @@ def run_domain(fph: bool) -> dict[str, Migration]:
         dom.close()
 
 
-def test_default() -> None:
+def test_default(libvirt_rig: Rig, results: dict) -> None:
     """The domain without fph: precopy A->B, parallel B->A, postcopy A->B."""
-    RESULTS[False] = run_domain(False)
+    results[False] = run_domain(libvirt_rig, False)
 
 
-def test_fph() -> None:
+def test_fph(libvirt_rig: Rig, results: dict) -> None:
     """The domain with fph: the same three migrations, pages skipped on
     each source, fewer bytes than without fph, the fill intact."""
-    RESULTS[True] = run_domain(True)
-    base = RESULTS.get(False)
+    results[True] = run_domain(libvirt_rig, True)
+    base = results.get(False)
     if not base:
         return
-    for mode, m in RESULTS[True].items():
+    for mode, m in results[True].items():
         d = base[mode]
         ratio = m.transferred / d.transferred
         print(f"  {mode:8s}: default {mib(d.transferred)} in {d.seconds:.1f} s, "
@@ -107,13 +113,6 @@ def test_fph() -> None:
     # 600 of 1024 MiB freed, 128 MiB filled: ~0.25 measured (precopy and
     # parallel), ~0.4 with post-copy (the guest churns 64 MiB meanwhile).
     for mode, bound in (("precopy", 0.5), ("parallel", 0.5), ("postcopy", 0.7)):
-        m, d = RESULTS[True][mode], base[mode]
+        m, d = results[True][mode], base[mode]
         assert m.transferred < bound * d.transferred, \
             f"{mode}: fph sent {mib(m.transferred)}, default {mib(d.transferred)}"
-
-
-TESTS = [test_default, test_fph]
-
-
-if __name__ == "__main__":
-    sys.exit(main("libvirt-migrate", TESTS, "fph-libvirt-mig"))

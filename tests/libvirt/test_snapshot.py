@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Snapshots and saves of a domain with fph, and without, on the rig of
 tests/libvirt/rig.py (two libvirtd 9.0 on this machine).
@@ -26,22 +25,30 @@ For the domain with fph and the same one without, on host A:
     `migrate-incoming file:`, the fill verifies.
 
 Sizes are allocated blocks (st_blocks * 512); the apparent sizes are
-printed too.  usage: test_snapshot.py BUILD IMAGE_DIR [TEST...]; TAP.
+printed too.
+
+usage: python3 -m pytest -v -s tests/libvirt/test_snapshot.py --build BUILD
+       --image IMAGE_DIR [-k NAME]   (tests/libvirt/conftest.py)
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
 import time
 
-from common import (DIRTY_MIB, FILL_MIB, ROOT, Domain, Migration, Rig,
-                    StatsPoller, dirty, guestctl, main, mib, rig, verify)
+import pytest
 
-RIG: Rig | None = None
-# kind -> fph -> (allocated bytes, apparent bytes)
-SIZES: dict[str, dict[bool, tuple[int, int]]] = {}
+from common import (DIRTY_MIB, FILL_MIB, Domain, Migration, Rig, StatsPoller,
+                    dirty, guestctl, mib, rig, verify)
+
+RIG_PREFIX = "fph-libvirt-snap"   # the rig's work directory (conftest.py)
+Sizes = dict[str, dict[bool, tuple[int, int]]]
+
+
+@pytest.fixture(scope="module")
+def sizes() -> Sizes:
+    """kind -> fph -> (allocated bytes, apparent bytes), over the tests."""
+    return {}
 
 
 def file_size(path: str) -> tuple[int, int]:
@@ -49,9 +56,10 @@ def file_size(path: str) -> tuple[int, int]:
     return st.st_blocks * 512, st.st_size
 
 
-def record(kind: str, fph: bool, path: str, poll: StatsPoller | None) -> None:
+def record(sizes: Sizes, kind: str, fph: bool, path: str,
+           poll: StatsPoller | None) -> None:
     alloc, apparent = file_size(path)
-    SIZES.setdefault(kind, {})[fph] = (alloc, apparent)
+    sizes.setdefault(kind, {})[fph] = (alloc, apparent)
     s = (f"{'fph' if fph else 'default'} {kind}: {os.path.basename(path)} "
          f"{mib(alloc)} allocated ({mib(apparent)} apparent)")
     if fph and poll is not None:
@@ -59,25 +67,25 @@ def record(kind: str, fph: bool, path: str, poll: StatsPoller | None) -> None:
     print("  " + s)
 
 
-def images_dir() -> str:
-    d = os.path.join(RIG.work, "images")
+def images_dir(r: Rig) -> str:
+    d = os.path.join(r.work, "images")
     os.makedirs(d, mode=0o777, exist_ok=True)
     os.chmod(d, 0o777)
     return d
 
 
-def compare(kind: str) -> tuple[int, int]:
-    d, f = SIZES[kind][False][0], SIZES[kind][True][0]
+def compare(sizes: Sizes, kind: str) -> tuple[int, int]:
+    d, f = sizes[kind][False][0], sizes[kind][True][0]
     print(f"  {kind}: default {mib(d)}, fph {mib(f)} (allocated), "
           f"ratio {f / d:.2f}")
     return d, f
 
 
-def run_domain(fph: bool) -> None:
-    a, b = RIG.hosts
+def run_domain(r: Rig, sizes: Sizes, fph: bool) -> None:
+    a, b = r.hosts
     tag = "fph" if fph else "default"
-    dom = Domain(RIG, f"fph-snap-{tag}-{os.getpid()}", fph)
-    img = images_dir()
+    dom = Domain(r, f"fph-snap-{tag}-{os.getpid()}", fph)
+    img = images_dir(r)
     snapfile = os.path.join(img, f"{dom.name}.snap-mem")
     savefile = os.path.join(img, f"{dom.name}.save")
     try:
@@ -95,7 +103,7 @@ def run_domain(fph: bool) -> None:
         print(f"  {tag}: snapshot-create-as --live --memspec: "
               f"{time.monotonic() - t0:.1f} s, domain "
               f"{a.state(dom.name)}")
-        record("live snapshot", fph, snapfile, poll)
+        record(sizes, "live snapshot", fph, snapfile, poll)
         if fph:
             assert poll.delta("pages-skipped") > 0, \
                 f"live snapshot: no page skipped: {poll.skipped()}"
@@ -115,7 +123,7 @@ def run_domain(fph: bool) -> None:
         dom.disconnect()
         with StatsPoller(a, dom.name) as poll:
             a.virsh("save", dom.name, savefile, timeout=600)
-        record("save", fph, savefile, poll)
+        record(sizes, "save", fph, savefile, poll)
         if fph:
             assert poll.delta("pages-skipped") == 0, \
                 f"save: pages skipped although libvirt paused the guest: {poll.skipped()}"
@@ -132,7 +140,7 @@ def run_domain(fph: bool) -> None:
         with StatsPoller(a, dom.name) as poll:
             a.virsh("managedsave", dom.name, timeout=600)
         msave = a.path(f"/var/lib/libvirt/qemu/save/{dom.name}.save")
-        record("managedsave", fph, msave, poll)
+        record(sizes, "managedsave", fph, msave, poll)
         if fph:
             assert poll.delta("pages-skipped") == 0, \
                 f"managedsave: pages skipped: {poll.skipped()}"
@@ -167,34 +175,33 @@ def run_domain(fph: bool) -> None:
                 os.unlink(f)
 
 
-def test_default() -> None:
+def test_default(libvirt_rig: Rig, sizes: Sizes) -> None:
     """Without fph: live snapshot, save/restore, managedsave/start, restore
     of the snapshot's memory; the sizes."""
-    run_domain(False)
+    run_domain(libvirt_rig, sizes, False)
 
 
-def test_fph() -> None:
+def test_fph(libvirt_rig: Rig, sizes: Sizes) -> None:
     """With fph: the same; the live snapshot skips pages and is smaller,
     save and managedsave skip none, the migration after restore does."""
-    run_domain(True)
-    if False not in SIZES.get("save", {}):
+    run_domain(libvirt_rig, sizes, True)
+    if False not in sizes.get("save", {}):
         return
-    d, f = compare("live snapshot")
+    d, f = compare(sizes, "live snapshot")
     # 600 of 1024 MiB freed, 128 MiB filled.
     assert f < 0.6 * d, f"live snapshot: fph {mib(f)}, default {mib(d)}"
     for kind in ("save", "managedsave"):
-        d, f = compare(kind)
+        d, f = compare(sizes, kind)
         assert f > 0.8 * d, f"{kind}: fph {mib(f)} much smaller than {mib(d)}?"
 
 
-def mapped_ram(fph: bool) -> None:
+def mapped_ram(r: Rig, sizes: Sizes, fph: bool) -> None:
     import vm  # tests/e2e; QEMU's python/qemu on PYTHONPATH
-    work = tempfile.mkdtemp(prefix="mapped-ram.", dir=RIG.work)
-    path = os.path.join(work, "state")
     tag = "fph" if fph else "default"
-    src = vm.VM(RIG.emulator, RIG.guest, work, f"mr-src-{tag}", fph=fph)
-    dst = None
-    try:
+    with vm.Pair(r.emulator, r.guest, "mapped-ram.", parent=r.work,
+                 keep=bool(os.environ.get("FPH_KEEP")), fph=fph) as pair:
+        path = os.path.join(pair.dir, "state")
+        src = pair.vm(f"mr-src-{tag}")
         g = src.connect_guest(wait_ready=True)
         g.check(f"fph-workload fill {FILL_MIB}", timeout=300)
         g.check(f"fph-workload dirty {DIRTY_MIB}", timeout=300)
@@ -206,16 +213,15 @@ def mapped_ram(fph: bool) -> None:
         print(f"  {tag} mapped-ram: migrate file: {time.monotonic() - t0:.1f} s, "
               f"{info['ram']['transferred'] / (1 << 20):.1f} MiB transferred, "
               f"source {src.cmd('query-status')['status']}")
-        SIZES.setdefault("mapped-ram", {})[fph] = file_size(path)
-        alloc, apparent = SIZES["mapped-ram"][fph]
+        sizes.setdefault("mapped-ram", {})[fph] = file_size(path)
+        alloc, apparent = sizes["mapped-ram"][fph]
         print(f"  {tag} mapped-ram: file {mib(alloc)} allocated "
               f"({mib(apparent)} apparent)"
               + (f"; source skipped {stats['pages-skipped']} pages" if fph else ""))
         if fph:
             assert stats["pages-skipped"] > 0, stats
         src.shutdown()
-        dst = vm.VM(RIG.emulator, RIG.guest, work, f"mr-dst-{tag}", fph=fph,
-                    incoming="defer")
+        dst = pair.vm(f"mr-dst-{tag}", incoming="defer")
         vm.set_capabilities(dst, ("mapped-ram",), return_path=False)
         dst.cmd("migrate-incoming", uri=f"file:{path}")
         deadline = time.monotonic() + 300
@@ -230,23 +236,12 @@ def mapped_ram(fph: bool) -> None:
         assert v.get("bad") == "0" and int(v.get("pages", 0)) == FILL_MIB * 256, out
         print(f"  {tag} mapped-ram: restored with migrate-incoming file:, "
               f"the {FILL_MIB} MiB fill verified")
-    finally:
-        for m in (src, dst):
-            if m is not None:
-                m.kill()
 
 
-def test_mapped_ram() -> None:
+def test_mapped_ram(libvirt_rig: Rig, sizes: Sizes) -> None:
     """QEMU's migrate file: with mapped-ram, live (QMP): smaller with fph,
     and the restored guest verifies."""
-    mapped_ram(False)
-    mapped_ram(True)
-    d, f = compare("mapped-ram")
+    mapped_ram(libvirt_rig, sizes, False)
+    mapped_ram(libvirt_rig, sizes, True)
+    d, f = compare(sizes, "mapped-ram")
     assert f < 0.6 * d, f"mapped-ram: fph {mib(f)}, default {mib(d)}"
-
-
-TESTS = [test_default, test_fph, test_mapped_ram]
-
-if __name__ == "__main__":
-    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-    sys.exit(main("libvirt-snapshot", TESTS, "fph-libvirt-snap"))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The stacks above libvirt, on the two-host rig of tests/libvirt/rig.py,
 and what an operator sees when a piece is missing.
@@ -30,7 +29,8 @@ errors     each fails or warns with one line naming the fix, the source
              the migration completes with full copies, QEMU's warning
              names the fix.
 
-usage: test_stacks.py BUILD IMAGE_DIR [TEST...]; TAP.
+usage: python3 -m pytest -v -s tests/libvirt/test_stacks.py --build BUILD
+       --image IMAGE_DIR [-k NAME]   (tests/libvirt/conftest.py)
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ import time
 import xml.etree.ElementTree as ET
 
 from common import (FILL_MIB, ROOT, Domain, Migration, Rig, check_destination,
-                    dirty, docs_xml, main, rig, serial_path, verify)
+                    dirty, docs_xml, rig, serial_path, verify)
 
-RIG: Rig | None = None
+RIG_PREFIX = "fph-libvirt-stacks"   # the rig's work directory (conftest.py)
 KUBEVIRT = os.path.join(ROOT, "contrib", "kubevirt")
 HOOK = os.path.join(ROOT, "contrib", "openstack", "fph-libvirt-hook")
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -64,7 +64,7 @@ def start_fill(dom: Domain, host: rig.Host) -> None:
 
 
 # ---------------------------------------------------------------- KubeVirt
-def kubevirt_on_rig(name: str) -> str:
+def kubevirt_on_rig(r: Rig, name: str) -> str:
     """KubeVirt's domain XML made runnable here (see the module's doc)."""
     root = ET.fromstring(fixtures.domain("kubevirt-q35-numa-hugepages.xml"))
     root.set("type", "qemu")
@@ -83,12 +83,12 @@ def kubevirt_on_rig(name: str) -> str:
     cpu.find("numa/cell").attrib.update(cpus="0", memory=str(1 << 20))
     root.find("vcpu").text = "1"
     os_ = root.find("os")
-    ET.SubElement(os_, "kernel").text = f"{RIG.guest}/vmlinuz"
-    ET.SubElement(os_, "initrd").text = f"{RIG.guest}/initramfs"
+    ET.SubElement(os_, "kernel").text = f"{r.guest}/vmlinuz"
+    ET.SubElement(os_, "initrd").text = f"{r.guest}/initramfs"
     ET.SubElement(os_, "cmdline").text = \
         "console=ttyS0 transparent_hugepage=never quiet"
     devs = root.find("devices")
-    devs.find("emulator").text = RIG.emulator
+    devs.find("emulator").text = r.emulator
     for tag in ("interface", "disk", "graphics", "video", "serial", "console"):
         for e in devs.findall(tag):
             devs.remove(e)
@@ -99,18 +99,18 @@ def kubevirt_on_rig(name: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def test_kubevirt() -> None:
+def test_kubevirt(libvirt_rig: Rig) -> None:
     """KubeVirt: the sidecar's XML (q35, <numa>, memfd) started and
     migrated with --parallel, pages skipped."""
-    a, b = RIG.hosts
+    a, b = libvirt_rig.hosts
     name = f"fph-kv-{os.getpid()}"
-    xml = kubevirt_on_rig(name)
+    xml = kubevirt_on_rig(libvirt_rig, name)
     p = subprocess.run([sys.executable, os.path.join(KUBEVIRT, "fph-sidecar"),
                         "--vmi", fixtures.vmi(), "--domain", xml],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "free-page-hint,id=fph0,bus=pcie.0,addr=0x1f.7" in p.stdout
-    dom = Domain(RIG, name, True, xml=p.stdout)
+    dom = Domain(libvirt_rig, name, True, xml=p.stdout)
     try:
         start_fill(dom, a)
         log = open(a.qemu_log(name)).read()
@@ -147,10 +147,10 @@ def install_hook(h: rig.Host, hook: bool = True) -> None:
     h.start()
 
 
-def nova_xml(name: str, flavor: str, append: str = "") -> str:
+def nova_xml(r: Rig, name: str, flavor: str, append: str = "") -> str:
     """docs/libvirt-domain.xml as Nova would have it: no
     <qemu:commandline>, Nova's metadata, spare root ports."""
-    xml = docs_xml(RIG, name, fph=False)
+    xml = docs_xml(r, name, fph=False)
     xml = re.sub(r"\s*<qemu:commandline>.*</qemu:commandline>", "", xml,
                  flags=re.S)
     assert "qemu:arg" not in xml
@@ -185,17 +185,17 @@ def wait_fph(h: rig.Host, name: str, timeout: float = 90) -> dict:
         time.sleep(1)
 
 
-def test_nova() -> None:
+def test_nova(libvirt_rig: Rig) -> None:
     """OpenStack Nova: a domain without fph gets it from the hook, a
     virtio-rng is hot-plugged beside it, it migrates there and back
     with pages skipped; another flavour gets nothing."""
-    a, b = RIG.hosts
+    a, b = libvirt_rig.hosts
     for h in (a, b):
         install_hook(h)
     name = f"fph-nova-{os.getpid()}"
-    other = Domain(RIG, f"fph-nova-small-{os.getpid()}", False,
-                   xml=nova_xml(f"fph-nova-small-{os.getpid()}", "m1.small"))
-    dom = Domain(RIG, name, True, xml=nova_xml(name, "m1.fph"))
+    other = Domain(libvirt_rig, f"fph-nova-small-{os.getpid()}", False,
+                   xml=nova_xml(libvirt_rig, f"fph-nova-small-{os.getpid()}", "m1.small"))
+    dom = Domain(libvirt_rig, name, True, xml=nova_xml(libvirt_rig, name, "m1.fph"))
     try:
         a.virsh("define", other.xml)
         other.host = a
@@ -210,7 +210,7 @@ def test_nova() -> None:
               f"hook's helper added it on {bus}, driver bound; metadata {meta.strip()}")
         # libvirt hot-plugs another device: it takes a root port of its
         # own (libvirt does not know fph's), and both work.
-        rng = os.path.join(RIG.work, "rng.xml")
+        rng = os.path.join(libvirt_rig.work, "rng.xml")
         with open(rng, "w") as f:
             f.write("<rng model='virtio'><backend model='random'>/dev/urandom"
                     "</backend></rng>")
@@ -278,13 +278,13 @@ def failed_migration(dom: Domain, dst: rig.Host) -> str:
     return msg
 
 
-def test_errors() -> None:
+def test_errors(libvirt_rig: Rig) -> None:
     """Operator errors: destination without the module (with and without
     the hook), Nova domain to a destination without the hook, guest
     without the driver."""
-    a, b = RIG.hosts
-    moddir = glob.glob(os.path.join(RIG.prefix, "lib", "*", "qemu"))[0]
-    empty = os.path.join(RIG.work, "empty-moddir")
+    a, b = libvirt_rig.hosts
+    moddir = glob.glob(os.path.join(libvirt_rig.prefix, "lib", "*", "qemu"))[0]
+    empty = os.path.join(libvirt_rig.work, "empty-moddir")
     os.makedirs(empty, exist_ok=True)
     pid = os.getpid()
 
@@ -292,7 +292,7 @@ def test_errors() -> None:
     b.binds = [(empty, moddir)]
     install_hook(b)
     install_hook(a)
-    dom = Domain(RIG, f"fph-err-mod-{pid}", True)
+    dom = Domain(libvirt_rig, f"fph-err-mod-{pid}", True)
     try:
         start_fill(dom, a)
         msg = failed_migration(dom, b)
@@ -309,7 +309,7 @@ def test_errors() -> None:
     # 2. A Nova domain (fph by object-add) to B without the hook.
     install_hook(b, hook=False)
     name = f"fph-err-nohook-{pid}"
-    dom = Domain(RIG, name, True, xml=nova_xml(name, "m1.fph"))
+    dom = Domain(libvirt_rig, name, True, xml=nova_xml(libvirt_rig, name, "m1.fph"))
     try:
         start_fill(dom, a)
         wait_fph(a, name)
@@ -320,9 +320,9 @@ def test_errors() -> None:
         dom.close()
     # 3. A guest without the driver: full copies, QEMU's warning.
     name = f"fph-err-nodrv-{pid}"
-    xml = docs_xml(RIG, name).replace(
+    xml = docs_xml(libvirt_rig, name).replace(
         "</cmdline>", " module_blacklist=virtio_fph</cmdline>", 1)
-    dom = Domain(RIG, name, True, xml=xml)
+    dom = Domain(libvirt_rig, name, True, xml=xml)
     try:
         start_fill(dom, a)
         st = a.fph_stats(name)
@@ -339,9 +339,3 @@ def test_errors() -> None:
               f"log: {warn[0]}")
     finally:
         dom.close()
-
-
-TESTS = [test_kubevirt, test_nova, test_errors]
-
-if __name__ == "__main__":
-    sys.exit(main("libvirt-stacks", TESTS, "fph-libvirt-stacks"))
