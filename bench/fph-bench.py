@@ -19,6 +19,7 @@ docs/benchmarks.md for the method and the results.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import math
@@ -40,39 +41,6 @@ import report  # noqa: E402
 import results as M  # noqa: E402
 from results import Key, Results  # noqa: E402
 from targets import BANDWIDTH_10G  # noqa: E402
-
-USAGE = """\
-  --qemu PATH            emulator (build/fph-qemu)
-  --image DIR            guest image dir with vmlinuz, initramfs (build/guest);
-                         with --guest debian13 the disk image's (build/debian13)
-  --guest NAME           busybox (default) or debian13: the Debian 13 systemd
-                         guest on a qcow2 overlay per run, 2 vCPUs, its
-                         scenarios (debian-*); matrix: 2 GiB, 10 Gbit/s, 1 rep
-  --matrix NAME          reduced (default): 1,2 GiB, 10 Gbit/s, 3 reps, all;
-                         full: 1,2,4 GiB, 10 and 1 Gbit/s, 3 reps, all
-  --smoke                1 GiB, 1 rep, freed-dirty, default vs fph; exit 1 if
-                         fph transfers more than default or a run fails
-  --mem 1G,2G            guest sizes      --bandwidth 10G,1G (Gbit/s; plain = B/s)
-  --reps N               repetitions      --settle SEC (pause before migrating, 3)
-  --scenarios a,b        idle,freed-dirty,fragmented,churn,snapshot-idle,
-                         snapshot-freed-dirty (busybox; snapshot-*: a live
-                         snapshot to a file, mapped-ram, default and fph,
-                         only when named);
-                         debian-idle,debian-freed,debian-page-cache,
-                         debian-pgbench,debian-cache-pgbench,debian-freed-numa,
-                         debian-freed-memfd
-                         (debian13)
-  --contenders a,b       default,balloon-hint,balloon-report,fph,fph-reclaim (the last only
-                         in the scenarios that name it); default-multifd,
-                         fph-multifd (multifd, 2 channels) only when named
-  --budget-min N         start no new run after N minutes
-  --out FILE.json        raw results (rewritten after every run)
-  --plot FILE.png        gnuplot PNG     --doc FILE.md  update its generated section
-  --doc-section NAME     which generated section of --doc (default: the unnamed one)
-  --report-only FILE.json  regenerate plot/doc (or print tables) from raw results
-  --append               add to the runs already in --out (another matrix part)
-  --workdir DIR          scratch (default /tmp/fph-bench-PID)   --keep (keep logs)
-"""
 
 _NUM = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 
@@ -108,52 +76,111 @@ def split(s: str) -> list[str]:
     return [x for x in s.split(",") if x]
 
 
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    """A named matrix: guest sizes (MiB), bandwidths (bytes/s), repetitions;
+    empty scenarios and contenders: the guest's defaults."""
+    mems: tuple[int, ...]
+    bws: tuple[int, ...]
+    reps: int
+    scenarios: tuple[str, ...] = ()
+    contenders: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        mems = ",".join(f"{m / 1024:g}" for m in self.mems) + " GiB"
+        bws = " and ".join(report.bw_label(b) for b in self.bws)
+        reps = f"{self.reps} rep{'s' if self.reps > 1 else ''}"
+        what = [", ".join(self.scenarios), " vs ".join(self.contenders)]
+        return ", ".join([mems, bws, reps, *[w for w in what if w]])
+
+
+MATRICES = {
+    "reduced": Matrix((1024, 2048), (BANDWIDTH_10G,), 3),
+    "full": Matrix((1024, 2048, 4096), (BANDWIDTH_10G, BANDWIDTH_10G // 10), 3),
+    "smoke": Matrix((1024,), (BANDWIDTH_10G,), 1, ("freed-dirty",), ("default", "fph")),
+    "debian13": Matrix((2048,), (BANDWIDTH_10G,), 1),
+}
+
+
 class Usage(Exception):
     """A bad command line (exit 2)."""
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def _names(names) -> str:
+    return ",".join(names)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The options; the lists in their help come from matrix.py."""
+    busybox_extra = [s for s in matrix.scenario_names("busybox")
+                     if s not in matrix.default_scenarios("busybox")]
+    opt_in = [c.name for c in matrix.CONTENDERS if not c.in_default]
     ap = argparse.ArgumentParser(
-        prog="fph-bench", usage="fph-bench [options]", add_help=False, allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="fph-bench", allow_abbrev=False,
         description="Benchmark fph against default QEMU and virtio-balloon "
-        "(docs/benchmarks.md).", epilog=USAGE)
+        "(docs/benchmarks.md).")
     a = ap.add_argument
-    a("-h", "--help", action="help", help=argparse.SUPPRESS)
-    a("--guest", default="busybox", choices=matrix.GUESTS, help=argparse.SUPPRESS)
-    a("--doc-section", default="", help=argparse.SUPPRESS)
-    for opt in ("--qemu", "--image", "--mem", "--bandwidth", "--reps", "--scenarios",
-                "--contenders", "--out", "--plot", "--doc", "--report-only", "--workdir"):
-        a(opt, default="", help=argparse.SUPPRESS)
-    a("--matrix", default="reduced", help=argparse.SUPPRESS)
-    a("--settle", type=float, default=3.0, help=argparse.SUPPRESS)
-    a("--budget-min", type=float, default=0.0, help=argparse.SUPPRESS)  # 0: no limit
-    for flag in ("--smoke", "--keep", "--append"):
-        a(flag, action="store_true", help=argparse.SUPPRESS)
+    a("--qemu", default="", metavar="PATH", help="emulator (build/fph-qemu)")
+    a("--image", default="", metavar="DIR",
+      help="guest image directory with vmlinuz and initramfs (build/guest); with "
+      "--guest debian13 the disk image's (build/debian13)")
+    a("--guest", default="busybox", choices=matrix.GUESTS,
+      help="busybox (default), or debian13: the Debian 13 systemd guest on a qcow2 "
+      "overlay per run, 2 vCPUs, its own scenarios and matrix ("
+      + MATRICES["debian13"].describe() + ")")
+    a("--matrix", default="reduced", choices=("reduced", "full", "smoke"),
+      help="; ".join(f"{n}: {MATRICES[n].describe()}" for n in ("reduced", "full"))
+      + "; both with the default scenarios and contenders (reduced is the default)")
+    a("--smoke", action="store_true",
+      help="--matrix smoke (" + MATRICES["smoke"].describe() + "); exit 1 if fph "
+      "transfers more than default or a run fails")
+    a("--mem", default="", metavar="1G,2G", help="guest sizes (M or G)")
+    a("--bandwidth", default="", metavar="10G,1G",
+      help="max-bandwidth: Gbit/s with G, Mbit/s with M, plain bytes/s")
+    a("--reps", default="", metavar="N", help="repetitions")
+    a("--settle", type=float, default=3.0, metavar="SEC",
+      help="pause before migrating (3)")
+    a("--scenarios", default="", metavar="a,b",
+      help="busybox: " + _names(matrix.default_scenarios("busybox")) + " by default, "
+      + _names(busybox_extra) + " only when named; debian13: "
+      + _names(matrix.scenario_names("debian13")))
+    a("--contenders", default="", metavar="a,b",
+      help=_names(matrix.default_contenders()) + " by default (those a scenario names "
+      "only in it); " + _names(opt_in) + " only when named")
+    a("--budget-min", type=float, default=0.0, metavar="N",
+      help="start no new run after N minutes (0: no limit)")
+    a("--out", default="", metavar="FILE.json", help="raw results (rewritten after every run)")
+    a("--append", action="store_true",
+      help="add to the runs already in --out (another part of a matrix)")
+    a("--plot", default="", metavar="FILE.png", help="gnuplot PNG")
+    a("--doc", default="", metavar="FILE.md", help="update its generated section")
+    a("--doc-section", default="", metavar="NAME",
+      help="which generated section of --doc (default: the unnamed one)")
+    a("--report-only", default="", metavar="FILE.json",
+      help="regenerate the plot and --doc (or print the tables) from raw results")
+    a("--workdir", default="", metavar="DIR", help="scratch (default /tmp/fph-bench-PID)")
+    a("--keep", action="store_true", help="keep the work directory and its logs")
+    return ap
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = _parser()
     o = ap.parse_args(argv)
     o.cmdline = " ".join(["fph-bench", *argv])
     o.downtime_ms = 300
 
     if o.smoke:
         o.matrix = "smoke"
-    if o.matrix == "smoke":
-        o.mems, o.bws, o.n_reps = [1024], [BANDWIDTH_10G], 1
-        o.scen, o.cont = ["freed-dirty"], ["default", "fph"]
-        o.smoke = True
-    elif o.matrix == "full":
-        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048, 4096], [BANDWIDTH_10G, 125000000], \
-            3, [], []
-    elif o.matrix == "reduced":
-        o.mems, o.bws, o.n_reps, o.scen, o.cont = [1024, 2048], [BANDWIDTH_10G], 3, [], []
-    else:
-        raise Usage(f"unknown matrix {o.matrix}")
     if o.guest == "debian13":
         if o.smoke or o.matrix != "reduced":
             raise Usage("--smoke and --matrix are for the busybox guest; --guest debian13 "
-                        "has its own matrix (2 GiB, 10 Gbit/s, 1 rep; --mem, --bandwidth, "
-                        "--reps override it)")
+                        f"has its own matrix ({MATRICES['debian13'].describe()}; --mem, "
+                        "--bandwidth, --reps override it)")
         o.matrix = "debian13"
-        o.mems, o.bws, o.n_reps = [2048], [BANDWIDTH_10G], 1
+    m = MATRICES[o.matrix]
+    o.mems, o.bws, o.n_reps = list(m.mems), list(m.bws), m.reps
+    o.scen, o.cont = list(m.scenarios), list(m.contenders)
+    o.smoke = o.matrix == "smoke"
     if not o.smoke and (o.mem + o.bandwidth + o.reps + o.scenarios + o.contenders):
         o.matrix += " + overrides"
     try:
@@ -356,7 +383,8 @@ def main(argv: list[str]) -> int:
     try:
         o = parse_args(argv)
     except Usage as e:
-        log(f"fph-bench: {e}\nusage: fph-bench [options]\n{USAGE}", end="")
+        _parser().print_usage(sys.stderr)
+        log(f"fph-bench: error: {e}")
         return 2
 
     if o.report_only:
@@ -372,8 +400,8 @@ def main(argv: list[str]) -> int:
         return rc
 
     if not o.qemu or not o.image:
-        log(f"fph-bench: --qemu and --image are required\nusage: fph-bench [options]\n{USAGE}",
-            end="")
+        _parser().print_usage(sys.stderr)
+        log("fph-bench: error: --qemu and --image are required")
         return 2
     disk = o.guest == "debian13"
     for f in (("image.json",) if disk else ("vmlinuz", "initramfs")):
