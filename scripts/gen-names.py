@@ -11,7 +11,11 @@
   gen-names.py docs ROOT [--check] the tables of docs/ between their
                                    ".. fph-names: TABLE" and ".. fph-names:
                                    end" lines, rewritten (--check: exit 1
-                                   where one is not what would be written)
+                                   where one is not what would be written),
+                                   and every name the documents quote
+                                   (``stale-epoch``, ``rejected.stale-epoch``)
+                                   spelled as query-fph-stats and sysfs
+                                   spell it
 
 The e2e tests load this file for load_names().
 """
@@ -281,7 +285,37 @@ REGION = re.compile(r"^( *)\.\. fph-names: ([\w-]+)[^\n]*\n(.*?)^\1\.\. fph-name
                     re.M | re.S)
 
 
+# A quoted name in reStructuredText (``x``) or markdown (`x`), optionally
+# as query-fph-stats' member path (rejected.x).
+QUOTED = re.compile(r"(`+)(?:rejected\.)?([a-z][a-z_-]*)\1")
+
+
+def misspelled(root: pathlib.Path, names) -> list[str]:
+    """Where a document quotes a reject reason or reclaim outcome by its
+    C or trace spelling (not_armed) instead of the one users see
+    (not-armed); a quoted "rejected.x" must name a reason."""
+    keys = {n.key for n in names.REJECT_REASONS + names.RECLAIM_OUTCOMES}
+    reasons = {n.key for n in names.REJECT_REASONS}
+    wrong = []
+    docs_ = sorted((root / "docs").rglob("*.rst")) + sorted((root / "docs").rglob("*.md"))
+    for path in docs_ + [root / "README.md"]:
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            for m in QUOTED.finditer(line):
+                word, member = m.group(2), m.group(0).strip("`").startswith("rejected.")
+                where = f"{path.relative_to(root)}:{no}: {m.group(0)}"
+                if "_" in word and word.replace("_", "-") in keys:
+                    wrong.append(f"{where} is {word.replace('_', '-')} to users")
+                elif member and word not in reasons:
+                    wrong.append(f"{where} names no reject reason")
+    return wrong
+
+
 def docs(root: pathlib.Path, check: bool, names) -> int:
+    wrong = misspelled(root, names)
+    for w in wrong:
+        print(f"gen-names: {w} ({SOURCE})")
+    if wrong:
+        return 1
     tables = docs_tables(names)
     stale, seen = [], set()
     for doc in DOCS:
