@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from meson_pytest import (pytest_runtest_setup, pytest_sessionfinish,  # noqa: F401
-                          pytest_sessionstart)
+from meson_pytest import (add_image_option, pytest_runtest_setup,  # noqa: F401
+                          pytest_sessionfinish, pytest_sessionstart)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,12 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--qemu", metavar="PATH",
                 help="the emulator every VM runs: build/fph-qemu (the patched "
                 "QEMU with the module directory)")
-    try:
-        g.addoption("--image", metavar="DIR",
-                    help="the guest: make image's build/guest; test_debian.py: "
-                    "make image-debian's build/debian13")
-    except ValueError:
-        pass   # tests/libvirt/conftest.py's, the same, in a run of both
+    add_image_option(g)
     g.addoption("--smp", type=int, default=1, metavar="N",
                 help="test_migration.py: vCPUs of every guest, source and "
                 "destination (default 1)")

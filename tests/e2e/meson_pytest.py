@@ -10,7 +10,8 @@ hooks the conftest.py of tests/e2e and of tests/libvirt import.
   SKIP.
 - Each test's output starts on a line of its own with its name and the
   first line of its doc string (with pytest -s, meson's testlog.txt has
-  the tests' progress as they print it)."""
+  the tests' progress as they print it).
+- --image, the one option both directories have (add_image_option())."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ import os
 import pytest
 
 SKIP = 77   # meson: the test was skipped
+
+
+def add_image_option(group) -> None:
+    """--image, for tests/e2e and tests/libvirt alike: pytest keeps one
+    definition of an option, so a run that collects both directories
+    adds it once."""
+    try:
+        group.addoption("--image", metavar="DIR",
+                        help="the guest: make image's build/guest; "
+                        "tests/e2e/test_debian.py: make image-debian's build/debian13")
+    except ValueError:
+        pass   # the other directory's conftest.py added it
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "e2e"))
 
 import common  # noqa: E402
-from meson_pytest import (pytest_runtest_setup, pytest_sessionfinish,  # noqa: E402,F401
-                          pytest_sessionstart)
+from meson_pytest import (add_image_option, pytest_runtest_setup,  # noqa: E402,F401
+                          pytest_sessionfinish, pytest_sessionstart)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,10 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--build", metavar="DIR",
                 help="a build tree (build/), installed with scripts/install.sh "
                 "into the rig's prefix")
-    try:
-        g.addoption("--image", metavar="DIR", help="the guest: make image's build/guest")
-    except ValueError:
-        pass   # tests/e2e/conftest.py's, the same, in a run of both
+    add_image_option(g)
 
 
 def _terminated(signum, frame) -> None:
