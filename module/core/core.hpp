@@ -107,9 +107,6 @@ public:
     }
 
     FphStats stats() const noexcept;
-    const IntervalSet& armed() const noexcept { return armed_; }
-    const IntervalSet& ram() const noexcept { return ram_; }
-    const WorkBudget& budget() const noexcept { return budget_; }
 
     Reclaim& reclaim() noexcept { return reclaim_; }
     const Reclaim& reclaim() const noexcept { return reclaim_; }

@@ -22,6 +22,8 @@ struct TestAccess {
     {
         set_epoch_number(core.epoch_, number);
     }
+    // The armed set, which the tests bound and empty.
+    static const IntervalSet& armed(const Core& core) noexcept { return core.armed_; }
 };
 
 }  // namespace fph

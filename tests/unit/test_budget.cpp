@@ -5,6 +5,7 @@
 
 #include "core.hpp"
 #include "core_fixture.hpp"
+#include "test_access.hpp"
 #include "work_budget.hpp"
 
 namespace {
@@ -122,14 +123,14 @@ TEST_F(Budget, RepeatedConfirmsSpendTheEpochBudget)
 TEST_F(Budget, ArmedSetIsCapped)
 {
     const std::uint64_t end = arm_scattered(kBudget.armed_intervals);
-    EXPECT_EQ(core.armed().size(), kBudget.armed_intervals);
+    EXPECT_EQ(fph::TestAccess::armed(core).size(), kBudget.armed_intervals);
     // Full: more candidates of this epoch are refused, nothing is armed.
     backend.calls.clear();
     const fph::Response r = run(candidates(epoch).pages(end, 1));
     EXPECT_EQ(r.status, VIRTIO_FPH_S_STALE);
     EXPECT_TRUE(backend.arms().empty());
     EXPECT_EQ(over_budget(), 1u);
-    EXPECT_EQ(core.armed().size(), kBudget.armed_intervals);
+    EXPECT_EQ(fph::TestAccess::armed(core).size(), kBudget.armed_intervals);
     // What is armed can still be confirmed.
     EXPECT_EQ(run(confirm(epoch).pages(0, 1)).status, VIRTIO_FPH_S_OK);
 }
@@ -147,7 +148,7 @@ TEST_F(Budget, CandidatesCutWhenTheArmedSetFills)
     EXPECT_EQ(r.nr_done, 10u);
     EXPECT_EQ(r.nr_rejected, 10u);
     EXPECT_EQ(over_budget(), 10u);
-    EXPECT_LE(core.armed().size(), kBudget.armed_intervals);
+    EXPECT_LE(fph::TestAccess::armed(core).size(), kBudget.armed_intervals);
 }
 
 }  // namespace

@@ -170,7 +170,7 @@ TEST(EpochCore, WrapToSameWireNumberStillDropsArms)
     EXPECT_EQ(core.epoch_begin(2), 1u);
     const fph::Response r = core.complete(plan);
     EXPECT_EQ(r.status, VIRTIO_FPH_S_STALE);
-    EXPECT_TRUE(core.armed().empty());
+    EXPECT_TRUE(fph::TestAccess::armed(core).empty());
 }
 
 TEST_F(Epoch, ChangeBetweenParseAndExecuteOfConfirm)
