@@ -62,7 +62,10 @@
 #include "fph_reclaim.h"
 #include "fph_walk.h"
 
-/* zone->lock holds between two reads of the config epoch (an exit each). */
+/*
+ * Walker steps (each a bounded hold of zone->lock or pcp->lock) between two
+ * reads of the config epoch (an exit each).
+ */
 #define FPH_EPOCH_POLL		64
 /*
  * How long the worker waits for an answer before it ends the pass and

@@ -560,10 +560,11 @@ static void fph_reset(VirtIODevice *vdev)
     fph_planning_drop(dev, false);
     fph_cancel_in_flight(dev, false);
     while ((req = fph_worker_take_done(dev->worker))) {
-        if (req->elem) {
-            virtqueue_detach_element(dev->vq, req->elem, 0);
-            g_free(req->elem);
-        }
+        /*
+         * Only the request in flight has an element, and it is cancelled
+         * by now: whatever the worker hands back is cancelled and bare.
+         */
+        assert(req->cancelled && !req->elem);
         fph_free_cancelled(req);
     }
 }
