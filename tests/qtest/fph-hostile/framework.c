@@ -385,6 +385,13 @@ void fph_set_bandwidth(QTestState *qts, uint64_t bytes_per_s)
                              bytes_per_s);
 }
 
+int64_t fph_time_bound(int64_t bound)
+{
+    const char *scale = g_getenv("FPH_QTEST_TIME_SCALE");
+
+    return scale ? bound * g_ascii_strtoll(scale, NULL, 10) : bound;
+}
+
 void fph_stall_destination(FphHostile *h)
 {
     g_assert_cmpint(kill(qtest_pid(h->dst), SIGSTOP), ==, 0);

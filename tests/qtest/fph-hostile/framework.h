@@ -233,5 +233,11 @@ void fph_stall_destination(FphHostile *h);
 void fph_resume_destination(FphHostile *h);
 /* Lift the bandwidth limit and wait until both sides have completed. */
 void fph_complete_migration(FphHostile *h);
+/*
+ * A wall-time bound of a latency test, as this build meets it: times
+ * FPH_QTEST_TIME_SCALE, which the sanitizer build sets
+ * (tests/qtest/meson.build); 1 otherwise.
+ */
+int64_t fph_time_bound(int64_t bound);
 
 #endif

@@ -17,8 +17,8 @@
  */
 #define LAT_ROUNDS 100
 /* Added to the idle main loop's p99 and maximum, at most. */
-#define LAT_P99_US 5000
-#define LAT_MAX_US 20000
+#define LAT_P99_US fph_time_bound(5000)
+#define LAT_MAX_US fph_time_bound(20000)
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -167,8 +167,8 @@ static void test_main_loop_latency(FphHostile *h, const void *data)
  * waits meanwhile), so that the timer fires during the flood.
  */
 #define FULL_RECLAIM_TIMEOUT_MS 8000
-#define FULL_TIMER_LATE_MS 100
-#define FULL_CANCEL_MS 1000
+#define FULL_TIMER_LATE_MS fph_time_bound(100)
+#define FULL_CANCEL_MS fph_time_bound(1000)
 /* QMP round trips per flood, or as many as fit in FULL_FLOOD_S. */
 #define FULL_SAMPLES 300
 #define FULL_FLOOD_S 10
