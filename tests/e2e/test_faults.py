@@ -25,11 +25,12 @@ FAST = T.BANDWIDTH_10G
 
 class Setup(V.Pair):
     """A source guest holding a verified pattern, and its destinations
-    (vm.Pair: all killed, the scratch dir removed, at the end)."""
+    (vm.Pair: all killed, the scratch dir removed, at the end); @vm_args:
+    vm.Pair's, for every VM started here."""
 
     def __init__(self, qemu: str, image: str, fph_src: bool = True,
-                 src_extra: list[str] | None = None):
-        super().__init__(qemu, image, "fph-faults-")
+                 src_extra: list[str] | None = None, **vm_args):
+        super().__init__(qemu, image, "fph-faults-", **vm_args)
         try:
             self.src = self.vm("src", fph=fph_src, extra=src_extra)
             self.guest = self.src.connect_guest(wait_ready=True)
@@ -337,3 +338,151 @@ def test_postcopy_free_first(qemu: str, image: str) -> None:
               f"{base['after_s'] / r['after_s']:.1f}x sooner (limit 3)")
         assert r["blocked_ms"] <= 0.3 * base["blocked_ms"], (r, base)
         assert 3 * r["after_s"] <= base["after_s"], (r, base)
+
+
+# Room for one 512 MiB DIMM, and a guest that onlines hot-added memory as
+# ZONE_MOVABLE: it can empty that zone again, and offlining all of it frees
+# the zone's per-CPU lists (zone_pcp_reset()).  Two vCPUs: the offline
+# and the driver's walks run at the same time, not by turns.
+MEMHP = {"mem": "1G,slots=2,maxmem=3G", "smp": 2,
+         "append": guestctl.DEFAULT_APPEND + " memhp_default_state=online_movable"}
+DIMM = ["-object", "memory-backend-ram,id=mem1,size=512M",
+        "-device", "pc-dimm,id=dimm1,memdev=mem1"]
+MEMORY = "/sys/devices/system/memory"
+# The online memory blocks of ZONE_MOVABLE (an offline block's valid_zones
+# lists the zones it could go to).
+MOVABLE = f"grep -l '^Movable$' {MEMORY}/memory*/valid_zones"
+DBG = "/sys/kernel/debug/virtio_fph"
+# The guest offlines ZONE_MOVABLE block by block, sampling meanwhile (every
+# 20 ms plus what a sample takes) the driver's passes (ended or aborted),
+# the per-CPU pages its walks found, and the block being offlined (its
+# state is going-offline from before MEM_GOING_OFFLINE to after
+# MEM_OFFLINE); the samples are the output.
+OFFLINE = (f"( while ! test -e /run/offlined; do echo sample $(cat {DBG}/passes "
+           f"{DBG}/aborted_passes {DBG}/pcp_pages_seen) $(grep -l going-offline "
+           f"{MEMORY}/memory*/state); usleep 20000; done ) & ok=1; "
+           f"for z in $({MOVABLE}); do echo offline > ${{z%/valid_zones}}/state "
+           "|| { ok=0; break; }; done; touch /run/offlined; wait; test $ok = 1")
+# What a kernel bug, or the driver giving up a walk, prints.
+DMESG_BAD = ("BUG|WARNING|Oops|general protection|Call Trace|pass failed|"
+             "per-CPU lists not hinted")
+
+
+def driver_stats(guest: guestctl.Guest) -> dict[str, int]:
+    """The guest driver's pass counters (debugfs)."""
+    out = guest.check(f"cd {DBG} && grep . passes aborted_passes "
+                      "pcp_pages_seen")
+    return {k: int(v) for k, _, v in
+            (ln.partition(":") for ln in out.split() if ":" in ln)}
+
+
+def movable_present(guest: guestctl.Guest) -> int:
+    """ZONE_MOVABLE's present pages (0: unpopulated)."""
+    out = guest.check("awk '/zone +Movable/ {z=1} z && $1 == \"present\" "
+                      "{print $2; exit}' /proc/zoneinfo")
+    return int(out.split()[-1])
+
+
+def paused_walks(samples: str) -> int:
+    """Of OFFLINE's samples: the most passes that ended in a row while
+    blocks went offline and the walks found no per-CPU page.  Of two
+    passes ending in such a stretch, the second ran wholly within it, its
+    per-CPU walk (a pass's first) included."""
+    best, start = 0, None
+    for ln in samples.splitlines():
+        row = ln.split()[1:] if ln.startswith("sample ") else []
+        if len(row) != 4:
+            start = None
+            continue
+        if start is None or start[2] != row[2]:
+            start = row
+        best = max(best, int(row[0]) + int(row[1]) - int(start[0])
+                   - int(start[1]))
+    return best
+
+
+def test_memory_hot_remove(qemu: str, image: str) -> None:
+    """Memory hot remove while the driver hints: per-CPU walks pause while
+    ZONE_MOVABLE goes offline (the last block frees its per-CPU lists) and
+    resume after, the DIMM unplugs, data intact after two migrations, no
+    kernel complaint.  The guest offlines the memory during the first
+    migration, as the walks run epoch after epoch; device_del follows
+    between the two (QEMU refuses it during a migration)."""
+    with Setup(qemu, image, **MEMHP) as s:
+        s.src.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                   "id": "mem1", "size": 512 << 20})
+        s.src.cmd("device_add", driver="pc-dimm", id="dimm1", memdev="mem1")
+        V.wait_for(lambda: s.guest.check(MOVABLE + " | wc -l").split()[-1]
+                   == "4", 60, "the DIMM's 4 memory blocks online movable")
+        # Movable allocations prefer ZONE_MOVABLE: the pattern is written
+        # anew there, and the offline has to migrate it, which keeps each
+        # block going offline long enough for a few passes.
+        s.guest.check("fph-workload fill 448", timeout=120)
+        print(f"  DIMM online: ZONE_MOVABLE {movable_present(s.guest)} pages")
+        # Alloc/free churn keeps per-CPU lists filled and, writing faster
+        # than the migration sends, keeps it iterating (it cannot
+        # converge): a sync, a new epoch and a new pass every iteration.
+        s.guest.check("fph-workload churn 8 0")
+        dst1, uri1 = s.destination("dst1", extra=DIMM)
+        V.start_migration(s.src, dst1, uri1, SLOW, downtime_ms=1)
+        V.wait_for(lambda: s.src.stats()["epochs-seen"] >= 3, 60,
+                   "the migration's third epoch")
+        before = driver_stats(s.guest)
+        assert before["pcp_pages_seen"] > 0, before
+        t0 = time.monotonic()
+        s.guest.start_background("offline", OFFLINE)
+        try:
+            samples = s.guest.wait_background("offline", 60)
+        except guestctl.GuestError as e:
+            raise AssertionError("the guest did not offline ZONE_MOVABLE "
+                                 f"within 60 s: {e.output}") from e
+        took = time.monotonic() - t0
+        passes = paused_walks(samples)
+        after = driver_stats(s.guest)
+        status = s.src.cmd("query-migrate")["status"]
+        ended = (after["passes"] + after["aborted_passes"]
+                 - before["passes"] - before["aborted_passes"])
+        print(f"  ZONE_MOVABLE offline in {took:.1f} s, migration {status}; "
+              f"{ended} passes ended meanwhile, {passes} in a row finding "
+              "no per-CPU page while a block went offline")
+        assert status == "active", "the migration ended before the offline"
+        assert movable_present(s.guest) == 0, "ZONE_MOVABLE still populated"
+        # Two: one pass ran wholly while blocks went offline (and found
+        # nothing); an unpaused walk finds the pages churn frees.
+        assert passes >= 2, ("per-CPU walks found pages while blocks went "
+                             f"offline: {passes} passes in a row found none, "
+                             f"of {ended}")
+        # The walks resume once the offline is over.
+        V.wait_for(lambda: driver_stats(s.guest)["pcp_pages_seen"] >
+                   after["pcp_pages_seen"], 30, "a per-CPU walk after the offline")
+        print("  " + s.guest.check("fph-workload stop churn && "
+                                   "fph-workload churn-status").splitlines()[-1])
+        s.src.cmd("migrate-set-parameters", downtime_limit=300)
+        s.finish()
+        assert_idle(s.src)
+        g1 = dst1.connect_guest(False)
+        print("  dst1: " + verify(g1))
+        # The hot remove proper, now that no migration runs (QEMU refuses
+        # device_del during one): ACPI eject, the memory offline already.
+        blocks = f"ls -d {MEMORY}/memory[0-9]* | wc -l"
+        n = int(g1.check(blocks).split()[-1])
+        dst1.cmd("device_del", id="dimm1")
+        V.wait_for(lambda: not dst1.cmd("query-memory-devices"), 60,
+                   "the DIMM to unplug")
+        dst1.cmd("object-del", id="mem1")
+        assert int(g1.check(blocks).split()[-1]) == n - 4, "blocks not removed"
+        # To a destination without the DIMM: hinting works on, per-CPU
+        # walks included.
+        seen = driver_stats(g1)["pcp_pages_seen"]
+        dst2, uri2 = s.destination("dst2")
+        info = V.migrate(dst1, dst2, uri2, FAST)
+        st = assert_idle(dst1)
+        g2 = dst2.connect_guest(False)
+        again = driver_stats(g2)["pcp_pages_seen"] - seen
+        print(f"  DIMM unplugged; to dst2 without it: "
+              f"{info['ram']['transferred'] >> 20} MiB, "
+              f"{st['pages-skipped']} pages skipped, {again} per-CPU pages found")
+        assert again > 0, "no per-CPU walk found anything after the hot remove"
+        print("  dst2: " + verify(g2))
+        bad = g2.run(f"dmesg | grep -E '{DMESG_BAD}'")[1].strip()
+        assert not bad, "the guest kernel complained:\n" + bad
