@@ -15,7 +15,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$build/qemu.env"
 "$here/scripts/apt-install.sh" shellcheck flake8 || exit 1
 status=0
-verdict() { if [ "$1" = 0 ]; then echo clean; else status=1; echo ERRORS; fi; }
+# verdict RC WHAT: the summary line; a failure fails the lint.  Not
+# called in $(...): a subshell's status=1 would be lost.
+verdict() { if [ "$1" = 0 ]; then echo "lint: $2: clean"; else status=1; echo "lint: $2: ERRORS"; fi; }
 
 cp=$QEMU_SRC/scripts/checkpatch.pl
 rc=0
@@ -35,7 +37,7 @@ for series in "$here"/patches/qemu/[0-9]*/series; do
         perl "$line_cp" -q "$(dirname "$series")/$name" || rc=1
     done < "$series"
 done
-echo "lint: QEMU checkpatch on module/ and patches/qemu/*: $(verdict $rc)"
+verdict $rc "QEMU checkpatch on module/ and patches/qemu/*"
 
 # The kernel's checkpatch.pl from the release's own linux-source
 # (scripts/release.sh: 6.1 on Debian 12, 6.12 on Debian 13).
@@ -49,21 +51,21 @@ cd "$here" || exit 1
 mapfile -t shells < <(git ls-files '*.sh' '*.sh.in' .ci/run guest-image/init guest-image/fph-uevent \
     guest/reclaim/fph-reclaim guest/dkms-kernel-hook scripts/fph-qemu.in)
 shellcheck -S warning "${shells[@]}"
-echo "lint: shellcheck on ${#shells[@]} scripts: $(verdict $?)"
+verdict $? "shellcheck on ${#shells[@]} scripts"
 
 # The one C++ style, .clang-format (C follows checkpatch above).
 mapfile -t cxx < <(git ls-files '*.cpp' '*.hpp')
 clang-format --dry-run -Werror "${cxx[@]}"
-echo "lint: clang-format on ${#cxx[@]} C++ files: $(verdict $?)"
+verdict $? "clang-format on ${#cxx[@]} C++ files"
 
 v_meson=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
 v_dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' guest/dkms.conf)
 v_deb=$(dpkg-parsechangelog -l debian/changelog -S Version | sed 's/-[^-]*$//')
 same=1
 [ -n "$v_meson" ] && [ "$v_meson" = "$v_dkms" ] && [ "$v_meson" = "$v_deb" ] && same=0
-echo "lint: version meson $v_meson, dkms.conf $v_dkms, debian/changelog $v_deb: $(verdict $same)"
+verdict $same "version meson $v_meson, dkms.conf $v_dkms, debian/changelog $v_deb"
 
 mapfile -t pys < <(git ls-files '*.py')
 flake8 "${pys[@]}"
-echo "lint: flake8 on ${#pys[@]} Python files: $(verdict $?)"
+verdict $? "flake8 on ${#pys[@]} Python files"
 exit $status
