@@ -46,24 +46,21 @@ static_assert(ARRAY_SIZE(fph_reclaim_status_names) ==
 	      VIRTIO_FPH_RECLAIM_S_MAX + 1);
 
 /* Why a request was not carried out, and the fix (fph_names.h). */
+#define FPH_STATUS(up) VIRTIO_FPH_RECLAIM_S_##up
+static const char *const fph_reclaim_advice[VIRTIO_FPH_RECLAIM_S_MAX + 1] = {
+	FPH_RECLAIM_GUEST_ADVICE_TABLE(FPH_STATUS)
+};
+
+#undef FPH_STATUS
+
 static void fph_reclaim_warn(struct device *dev, u32 seq, u32 status)
 {
-	const char *advice;
+	const char *advice = NULL;
 
-	switch (status) {
-	case VIRTIO_FPH_RECLAIM_S_UNSUPPORTED:
-		advice = FPH_RECLAIM_ADVICE_UNSUPPORTED;
-		break;
-	case VIRTIO_FPH_RECLAIM_S_WOULD_SWAP:
-		advice = FPH_RECLAIM_ADVICE_WOULD_SWAP;
-		break;
-	case VIRTIO_FPH_RECLAIM_S_NO_HELPER:
-		advice = FPH_RECLAIM_ADVICE_NO_HELPER;
-		break;
-	default:
+	if (status < ARRAY_SIZE(fph_reclaim_advice))
+		advice = fph_reclaim_advice[status];
+	if (!advice)
 		advice = FPH_RECLAIM_ADVICE_FAILED;
-		break;
-	}
 	dev_warn(dev, "reclaim %u not done: %s\n", seq, advice);
 }
 

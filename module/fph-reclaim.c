@@ -30,44 +30,32 @@ static uint64_t fph_reclaim_now_ms(void)
     return qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
 }
 
+/* Why each outcome that did nothing did nothing, and the fix. */
+#define FPH_RESULT(up) FPH_RECLAIM_##up
+static const char *const fph_reclaim_advice[FPH_RECLAIM__MAX] = {
+    FPH_RECLAIM_ADVICE_TABLE(FPH_RESULT)
+};
+#undef FPH_RESULT
+
 /* One line per request that did not reclaim, naming the fix. */
 static void fph_reclaim_report_result(FphReclaim *r)
 {
     FphReclaimStats s;
     g_autofree char *asked = NULL;
-    const char *advice = NULL;
+    const char *advice;
 
     fph_core_get_reclaim_stats(r->core, &s);
     trace_fph_reclaim_result(fph_reclaim_result_name(s.last_result),
                              s.last_reclaimed_bytes, s.last_guest_us,
                              s.last_wait_ms);
     asked = size_to_str(s.last_asked_bytes);
-    switch (s.last_result) {
-    case FPH_RECLAIM_NO_DRIVER:
-        advice = FPH_RECLAIM_ADVICE_NO_DRIVER;
-        break;
-    case FPH_RECLAIM_NO_HELPER:
-        advice = FPH_RECLAIM_ADVICE_NO_HELPER;
-        break;
-    case FPH_RECLAIM_UNSUPPORTED:
-        advice = FPH_RECLAIM_ADVICE_UNSUPPORTED;
-        break;
-    case FPH_RECLAIM_WOULD_SWAP:
-        advice = FPH_RECLAIM_ADVICE_WOULD_SWAP;
-        break;
-    case FPH_RECLAIM_FAILED:
-        advice = FPH_RECLAIM_ADVICE_FAILED;
-        break;
-    case FPH_RECLAIM_TIMEOUT:
+    advice = fph_reclaim_advice[s.last_result];
+    if (advice) {
+        warn_report("free-page-hint: reclaim=%s not done: %s", asked, advice);
+    } else if (s.last_result == FPH_RECLAIM_TIMEOUT) {
         warn_report("free-page-hint: no reclaim report from the guest within "
                     "reclaim-timeout (%" PRIu64 " ms); the migration went "
                     "on", s.last_wait_ms);
-        break;
-    default:
-        break;
-    }
-    if (advice) {
-        warn_report("free-page-hint: reclaim=%s not done: %s", asked, advice);
     }
 }
 

@@ -92,8 +92,8 @@ def load_names() -> SimpleNamespace:
 # ---- C -------------------------------------------------------------------
 
 
-def x_list(macro: str, items: list[str]) -> list[str]:
-    lines = [f"#define {macro}(X)"] + items
+def x_list(macro: str, items: list[str], param: str = "X") -> list[str]:
+    lines = [f"#define {macro}({param})"] + items
     width = max(len(s) for s in lines) + 1
     return [s.ljust(width) + "\\" for s in lines[:-1]] + [lines[-1], ""]
 
@@ -112,6 +112,9 @@ def advice(items) -> list[str]:
 def header(names) -> str:
     def entry(n):
         return f'    X({n.upper}, {n.lower}, "{n.key}")'
+
+    def advised(n):
+        return f"    [INDEX({n.upper})] = FPH_RECLAIM_ADVICE_{n.upper},"
 
     def doc(items):
         out = []
@@ -155,6 +158,15 @@ def header(names) -> str:
         " */",
         *advice(names.RECLAIM_OUTCOMES),
         "",
+        "/*",
+        " * A table of them by outcome: [INDEX(UPPER)] = FPH_RECLAIM_ADVICE_UPPER",
+        " * for each outcome that has one, INDEX naming its enum constant; the",
+        " * guest's, of the outcomes it reports.",
+        " */",
+        *x_list("FPH_RECLAIM_ADVICE_TABLE", [advised(n) for n in names.RECLAIM_OUTCOMES
+                                             if n.fix], "INDEX"),
+        *x_list("FPH_RECLAIM_GUEST_ADVICE_TABLE", [advised(n) for n in guest if n.fix],
+                "INDEX"),
         "/* Each one's \"key\" by name, for the tests. */",
         *keys("FPH_REJECT_KEY_", names.REJECT_REASONS),
         *keys("FPH_RECLAIM_KEY_", names.RECLAIM_OUTCOMES),
