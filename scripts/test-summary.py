@@ -48,7 +48,9 @@ def cases(path: str):
     for suite in ET.parse(path).getroot().iter("testsuite"):
         for case in suite.iter("testcase"):
             res, why = outcome(case)
-            own = os.path.join(logs, f"pytest-{case.get('name')}.xml")
+            # meson names the case "SUITES / NAME" (fph:e2e / e2e-faults).
+            test = case.get("name").rpartition(" / ")[2]
+            own = os.path.join(logs, f"pytest-{test}.xml")
             if not os.path.isfile(own):
                 yield suite.get("name"), case.get("name"), res, why
                 continue
